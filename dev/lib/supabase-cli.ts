@@ -1,0 +1,27 @@
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { run } from "./shell.ts";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const supabaseBin = path.join(repoRoot, "node_modules", ".bin", "supabase");
+
+function supabase(args: string[]): string {
+  // The CLI asks before touching a remote database; --yes answers for us, SUPABASE_YES for older builds.
+  return run(supabaseBin, [...args, "--yes"], {
+    cwd: repoRoot,
+    env: { ...process.env, SUPABASE_YES: "1", DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1" },
+  }).stdout;
+}
+
+/** Applies pending migrations and records them in supabase_migrations.schema_migrations. */
+export function pushMigrations(dbUrl: string): string {
+  return supabase(["db", "push", `--remote=${dbUrl}`]);
+}
+
+export function generateTypes(dbUrl: string): string {
+  return supabase(["gen", "types", "typescript", `--remote=${dbUrl}`, "--schema", "peakwatch"]);
+}
+
+export function lintDatabase(dbUrl: string): string {
+  return supabase(["db", "lint", `--remote=${dbUrl}`, "--schema", "peakwatch", "--level", "warning", "--fail-on", "warning"]);
+}
