@@ -27,7 +27,7 @@ export async function bringUpStack(settings: StackSettings): Promise<void> {
   await step("pg_cron", () => ensurePgCron(settings, log));
   await step("redis", () => ensureRedis(settings.redisUrl, log));
   await step("database", () => ensureDatabase(settings.adminUrl, settings.dbName, log));
-  const pushed = await step("migrations", () => pushMigrations(settings.dbUrl));
+  const pushed = await step("migrations", () => pushMigrations(settings.dbUrl, { seed: true }));
   log(pushed.includes("up to date") ? "migrations up to date" : "migrations applied");
   const cron = await step("pg_cron extension", () => hasCronExtension(settings.dbUrl));
   if (!cron) {

@@ -9,17 +9,24 @@ function supabase(args: string[]): string {
   // The CLI asks before touching a remote database; --yes answers for us, SUPABASE_YES for older builds.
   return run(supabaseBin, [...args, "--yes"], {
     cwd: repoRoot,
-    env: { ...process.env, SUPABASE_YES: "1", DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1" },
+    env: { ...process.env, PGSSLMODE: process.env.PGSSLMODE ?? "disable", SUPABASE_YES: "1", DO_NOT_TRACK: "1", SUPABASE_TELEMETRY_DISABLED: "1" },
   }).stdout;
 }
 
-/** Applies pending migrations and records them in supabase_migrations.schema_migrations. */
-export function pushMigrations(dbUrl: string): string {
-  return supabase(["db", "push", `--remote=${dbUrl}`]);
+/**
+ * Applies pending migrations and records them in supabase_migrations.schema_migrations; with
+ * `seed`, also runs supabase/seed.sql once (the CLI records its hash in seed_files).
+ */
+export function pushMigrations(dbUrl: string, options: { seed?: boolean } = {}): string {
+  return supabase(["db", "push", `--remote=${dbUrl}`, ...(options.seed ? ["--include-seed"] : [])]);
 }
 
+const denoBin = path.join(repoRoot, "node_modules", ".bin", "deno");
+
+/** `supabase gen types` output, formatted by `deno fmt` so the committed file reads well and diffs cleanly. */
 export function generateTypes(dbUrl: string): string {
-  return supabase(["gen", "types", "typescript", `--remote=${dbUrl}`, "--schema", "peakwatch"]);
+  const raw = supabase(["gen", "types", "typescript", `--remote=${dbUrl}`, "--schema", "peakwatch"]);
+  return run(denoBin, ["fmt", "--ext=ts", "-"], { cwd: repoRoot, input: raw }).stdout;
 }
 
 export function lintDatabase(dbUrl: string): string {

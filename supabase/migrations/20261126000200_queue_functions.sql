@@ -115,7 +115,6 @@ as $$
 #variable_conflict use_column
 declare
   v_remaining integer := p_limit;
-  v_priority smallint;
   v_got integer;
 begin
   perform peakwatch.check_worker('claim', p_worker);

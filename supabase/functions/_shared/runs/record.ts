@@ -1,0 +1,41 @@
+import type { Sql } from "../db/client.ts";
+
+export type RunOutcome = "ok" | "partial" | "error";
+export type RunTrigger = "http" | "cron" | "orchestrator" | "test";
+export type RunCounts = Record<string, number>;
+
+export async function startRun(sql: Sql, functionName: string, trigger: RunTrigger = "http"): Promise<number> {
+  const [row] = await sql<{ id: number }[]>`select peakwatch.run_start(${functionName}, ${trigger}) as id`;
+  return row!.id;
+}
+
+export async function finishRun(
+  sql: Sql,
+  runId: number,
+  outcome: RunOutcome,
+  counts: RunCounts,
+  error?: string,
+): Promise<void> {
+  await sql`select peakwatch.run_finish(${runId}, ${outcome}, ${sql.json(counts)}, ${error ?? null})`;
+}
+
+/**
+ * Runs `work` as a recorded invocation. A thrown error is recorded as outcome "error" with its
+ * message and rethrown, so a crash is never only a log line.
+ */
+export async function recordRun<T extends { counts: RunCounts; outcome?: RunOutcome }>(
+  sql: Sql,
+  functionName: string,
+  trigger: RunTrigger,
+  work: (runId: number) => Promise<T>,
+): Promise<T & { runId: number }> {
+  const runId = await startRun(sql, functionName, trigger);
+  try {
+    const result = await work(runId);
+    await finishRun(sql, runId, result.outcome ?? "ok", result.counts);
+    return { ...result, runId };
+  } catch (error) {
+    await finishRun(sql, runId, "error", {}, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
