@@ -16,7 +16,7 @@ export interface TestDatabase {
 /** A fresh, fully migrated database cloned from the template built in global setup. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const { adminUrl } = readStackSettings();
-  const name = `pw_test_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const name = `${inject("testDbPrefix")}${randomBytes(4).toString("hex")}`;
   const admin = adminClient(adminUrl);
   try {
     await admin.unsafe(`create database "${name}" template "${inject("templateDb")}"`);

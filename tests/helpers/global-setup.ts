@@ -1,9 +1,8 @@
+import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { bootstrapDatabase, adminClient } from "../../dev/lib/postgres.ts";
 import { databaseUrl, readStackSettings } from "../../dev/lib/settings.ts";
 import { pushMigrations } from "../../dev/lib/supabase-cli.ts";
-
-export const TEMPLATE_DB = "peakwatch_test_template";
 
 /**
  * Builds one migrated template database with the real Supabase CLI; every test file then clones
@@ -11,23 +10,32 @@ export const TEMPLATE_DB = "peakwatch_test_template";
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const { adminUrl } = readStackSettings();
+  // Per run, so two test runs on one machine (a developer's and CI's) never share databases.
+  const runId = randomBytes(3).toString("hex");
+  const template = `pw_tpl_${runId}`;
   const admin = adminClient(adminUrl);
   try {
     await admin`select 1`;
   } catch (error) {
     throw new Error(`tests need PostgreSQL; run \`npm run stack\` first (${(error as Error).message})`);
   }
-  await admin.unsafe(`drop database if exists ${TEMPLATE_DB} with (force)`);
-  await admin.unsafe(`create database ${TEMPLATE_DB}`);
-  const templateUrl = databaseUrl(adminUrl, TEMPLATE_DB);
-  await bootstrapDatabase(templateUrl);
-  pushMigrations(templateUrl);
-  await admin.end();
-  project.provide("templateDb", TEMPLATE_DB);
+  await admin.unsafe(`create database ${template}`);
+  const templateUrl = databaseUrl(adminUrl, template);
+  try {
+    await bootstrapDatabase(templateUrl);
+    pushMigrations(templateUrl);
+  } catch (error) {
+    await admin.unsafe(`drop database if exists ${template} with (force)`);
+    throw error;
+  } finally {
+    await admin.end();
+  }
+  project.provide("templateDb", template);
+  project.provide("testDbPrefix", `pw_test_${runId}_`);
   return async () => {
     const cleanup = adminClient(adminUrl);
     const leftovers = await cleanup<{ datname: string }[]>`
-      select datname from pg_database where datname like 'pw_test_%'`;
+      select datname from pg_database where datname = ${template} or starts_with(datname, ${`pw_test_${runId}_`})`;
     for (const { datname } of leftovers) await cleanup.unsafe(`drop database if exists "${datname}" with (force)`);
     await cleanup.end();
   };
@@ -36,5 +44,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
 declare module "vitest" {
   export interface ProvidedContext {
     templateDb: string;
+    testDbPrefix: string;
   }
 }
