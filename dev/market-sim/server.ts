@@ -1,0 +1,225 @@
+/**
+ * A local stand-in for DexScreener and GeckoTerminal: their wire formats, rate limits and
+ * failure modes, over a deterministic simulated market. Loopback only; never real prices.
+ *
+ * Market: GET /tokens/v1/{chain}/{a,b,…} · GET /token-profiles/latest/v1 ·
+ *         GET /api/v2/networks/{network}/tokens/multi/{a,b,…} · GET /api/v2/networks/{network}/trending_pools
+ * Admin:  POST /__sim/faults {provider, kind, rate?} · GET /__sim/stats · GET|POST /__sim/tokens ·
+ *         POST /__sim/clock {advanceMs} · POST /__sim/reset
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { z } from "zod";
+import { DEXSCREENER_PAIR_CAP } from "../../supabase/functions/_shared/providers/dexscreener.ts";
+import { type Answer, dexProfiles, dexTokens, geckoTokens, geckoTrending, type World } from "./answers.ts";
+import { DEFAULT_LIMITS, ENDPOINTS, type Endpoint, faultSchema, Faults, type Provider, RateLimiter, type RateLimits, Stats } from "./controls.ts";
+import { Market } from "./market.ts";
+import { buildToken, DEFAULT_CHAINS, generateUniverse, type SimToken, type TokenSpec, tokenSpecSchema } from "./universe.ts";
+import { withRenamedField } from "./wire.ts";
+
+export interface MarketSimulatorOptions {
+  port?: number;
+  host?: string;
+  seed?: number;
+  tokens?: { chains?: string[]; perChain?: number; extra?: TokenSpec[] };
+  limits?: Partial<RateLimits>;
+  /** Wall clock; tests pass a fixed one so nothing depends on real time passing. */
+  now?: () => number;
+}
+
+export interface MarketSimulator {
+  /** DexScreener base URL (`/tokens/v1/…`). */
+  url: string;
+  /** GeckoTerminal base URL (`…/api/v2`). */
+  geckoterminalUrl: string;
+  tokens(): SimToken[];
+  elapsedMs(): number;
+  /** Moves simulated time forward, like `POST /__sim/clock`. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+interface State {
+  world: World;
+  limiter: RateLimiter;
+  faults: Faults;
+  stats: Stats;
+  offsetMs: number;
+}
+
+const DEX_TOKENS = /^\/tokens\/v1\/([^/]+)\/([^/]+)$/;
+const GECKO_MULTI = /^\/api\/v2\/networks\/([^/]+)\/tokens\/multi\/([^/]+)$/;
+const GECKO_TRENDING = /^\/api\/v2\/networks\/([^/]+)\/trending_pools$/;
+
+const addTokensSchema = z.object({ tokens: z.array(tokenSpecSchema).min(1) });
+const clockSchema = z.object({ advanceMs: z.number().min(0) });
+
+export async function startMarketSimulator(options: MarketSimulatorOptions = {}): Promise<MarketSimulator> {
+  const seed = options.seed ?? 1;
+  const now = options.now ?? Date.now;
+  const limits: RateLimits = { ...DEFAULT_LIMITS, ...options.limits };
+
+  const fresh = (): State => {
+    const tokens = generateUniverse(seed, options.tokens?.chains ?? DEFAULT_CHAINS, options.tokens?.perChain ?? 12);
+    for (const spec of options.tokens?.extra ?? []) tokens.push(buildToken(seed, tokens.length, spec, 0));
+    return { world: { tokens, market: new Market(seed), epochMs: now() }, limiter: new RateLimiter(limits), faults: new Faults(seed), stats: new Stats(), offsetMs: 0 };
+  };
+  let state = fresh();
+  const elapsedMs = () => now() - state.world.epochMs + state.offsetMs;
+
+  const market = (url: URL, res: ServerResponse): void => {
+    const hit = route(url);
+    if (!hit) return json(res, 404, { error: "no such simulated endpoint" });
+    const { provider } = ENDPOINTS[hit.endpoint];
+    const elapsed = elapsedMs();
+    const waitMs = state.limiter.take(hit.endpoint, elapsed);
+    if (waitMs !== null) {
+      state.stats.record(hit.endpoint, "rate_limited");
+      return rateLimited(res, provider, waitMs);
+    }
+    const fault = state.faults.draw(provider);
+    const applies = fault !== null && (fault !== "pair_cap_30" || hit.endpoint === "dexscreener.tokens");
+    if (fault === "timeout") return state.stats.record(hit.endpoint, "fault"); // never answers
+    if (fault === "5xx") {
+      state.stats.record(hit.endpoint, "fault");
+      return send(res, 502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>");
+    }
+    const answer = hit.answer(state.world, elapsed);
+    if (answer.status !== 200) {
+      state.stats.record(hit.endpoint, answer.status === 404 ? "not_found" : "bad_request");
+      return json(res, answer.status, answer.body);
+    }
+    let body = answer.body;
+    if (fault === "renamed_field") body = withRenamedField(hit.endpoint, body);
+    if (fault === "pair_cap_30" && Array.isArray(body)) body = body.slice(0, DEXSCREENER_PAIR_CAP);
+    state.stats.record(hit.endpoint, applies ? "fault" : "ok");
+    const text = JSON.stringify(body);
+    send(res, 200, "application/json", fault === "malformed" ? text.slice(0, Math.floor(text.length / 2)) : text);
+  };
+
+  const admin = async (req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> => {
+    const key = `${req.method} ${url.pathname}`;
+    if (key === "GET /__sim/stats") {
+      return json(res, 200, { elapsedMs: elapsedMs(), endpoints: state.stats.snapshot(), faults: state.faults.list() });
+    }
+    if (key === "GET /__sim/tokens") return json(res, 200, { tokens: state.world.tokens });
+    if (key === "POST /__sim/reset") {
+      state = fresh();
+      return json(res, 200, { reset: true });
+    }
+    const body = await readJson(req);
+    if (key === "POST /__sim/faults") {
+      const fault = faultSchema.safeParse(body);
+      if (!fault.success) return json(res, 400, { error: z.prettifyError(fault.error) });
+      state.faults.set(fault.data);
+      return json(res, 200, { faults: state.faults.list() });
+    }
+    if (key === "POST /__sim/tokens") {
+      const parsed = addTokensSchema.safeParse(body);
+      if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+      const created = parsed.data.tokens.map((spec) => {
+        const token = buildToken(seed, state.world.tokens.length, spec, elapsedMs());
+        state.world.tokens.push(token);
+        return token;
+      });
+      return json(res, 201, { tokens: created });
+    }
+    if (key === "POST /__sim/clock") {
+      const parsed = clockSchema.safeParse(body);
+      if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+      state.offsetMs += parsed.data.advanceMs;
+      return json(res, 200, { elapsedMs: elapsedMs() });
+    }
+    json(res, 404, { error: "no such admin endpoint" });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://market-sim");
+    if (url.pathname.startsWith("/__sim/")) return admin(req, url, res);
+    if (req.method !== "GET") return json(res, 405, { error: "simulated endpoints are GET only" });
+    market(url, res);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // A SyntaxError here is an admin body that is not JSON.
+      const status = error instanceof SyntaxError ? 400 : 500;
+      if (!res.headersSent) json(res, status, { error: error instanceof Error ? error.message : String(error) });
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const url = `http://${address.includes(":") ? `[${address}]` : address}:${port}`;
+
+  return {
+    url,
+    geckoterminalUrl: `${url}/api/v2`,
+    tokens: () => state.world.tokens,
+    elapsedMs,
+    advance: (ms) => {
+      state.offsetMs += ms;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Held-open "timeout" requests and idle keep-alive sockets would otherwise delay close.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function route(url: URL): { endpoint: Endpoint; answer: (world: World, elapsedMs: number) => Answer } | null {
+  const path = url.pathname;
+  let match = DEX_TOKENS.exec(path);
+  if (match) {
+    const [chain, list] = [decodeURIComponent(match[1] ?? ""), addressList(match[2])];
+    return { endpoint: "dexscreener.tokens", answer: (world, elapsed) => dexTokens(world, chain, list, elapsed) };
+  }
+  if (path === "/token-profiles/latest/v1") {
+    return { endpoint: "dexscreener.profiles", answer: (world, elapsed) => dexProfiles(world, elapsed) };
+  }
+  match = GECKO_MULTI.exec(path);
+  if (match) {
+    const [network, list] = [decodeURIComponent(match[1] ?? ""), addressList(match[2])];
+    return { endpoint: "geckoterminal.tokens_multi", answer: (world, elapsed) => geckoTokens(world, network, list, elapsed) };
+  }
+  match = GECKO_TRENDING.exec(path);
+  if (match) {
+    const network = decodeURIComponent(match[1] ?? "");
+    const page = Math.min(10, Math.max(1, Math.trunc(Number(url.searchParams.get("page") ?? "1")) || 1));
+    return { endpoint: "geckoterminal.trending_pools", answer: (world, elapsed) => geckoTrending(world, network, page, elapsed) };
+  }
+  return null;
+}
+
+function addressList(raw: string | undefined): string[] {
+  const addresses = decodeURIComponent(raw ?? "").split(",").map((address) => address.trim()).filter(Boolean);
+  return [...new Set(addresses)];
+}
+
+/** DexScreener answers a 429 from Cloudflare in plain text; GeckoTerminal in its JSON:API error shape. */
+function rateLimited(res: ServerResponse, provider: Provider, waitMs: number): void {
+  const headers = { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) };
+  if (provider === "dexscreener") return send(res, 429, "text/plain", "error code: 1015", headers);
+  send(res, 429, "application/json", JSON.stringify({ errors: [{ status: "429", title: "Rate Limited" }] }), headers);
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  send(res, status, "application/json", JSON.stringify(body));
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": `${contentType}; charset=utf-8`, ...headers });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  return text === "" ? undefined : JSON.parse(text);
+}
