@@ -1,0 +1,97 @@
+import { evalScript, luaScript, type Redis } from "./redis.ts";
+import { sleep } from "./sleep.ts";
+
+export interface RateLimitOptions {
+  /** Redis key holding the limiter state; every caller sharing a provider quota uses the same key. */
+  key: string;
+  ratePerMinute: number;
+  /**
+   * How far callers may run ahead of the steady rate (integer ≥ 1): an idle limiter lets `burst`
+   * requests through at once (one more as soon as the clock moves on).
+   */
+  burst: number;
+}
+
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** 0 when allowed; otherwise how long until a request would be allowed (ignoring other callers). */
+  retryAfterMs: number;
+}
+
+export interface RateLimiter {
+  tryAcquire(): Promise<RateLimitDecision>;
+  /**
+   * Waits until allowed and returns true; returns false at once when the wait would exceed
+   * `maxWaitMs` (unbounded when omitted). Rejects with the signal's reason when it aborts.
+   */
+  acquire(signal?: AbortSignal, maxWaitMs?: number): Promise<boolean>;
+}
+
+/*
+ * GCRA. T = ceil(60 s / ratePerMinute) in µs (rounded up, so never faster than the rate); the key
+ * holds the theoretical arrival time TAT. At Redis time `now`, with tat = max(TAT, now), a request
+ * is allowed iff tat - now < burst·T, and then TAT = tat + T.
+ * Bound: take the n requests allowed in any closed window [a, a + W]. The first sees tat ≥ a, each
+ * allow adds T, so the n-th sees tat ≥ a + (n-1)·T, yet tat < (a + W) + burst·T. Hence
+ * n - 1 < W/T + burst ≤ ratePerMinute·W/60 s + burst: with W = 60 s at most ratePerMinute + burst
+ * requests (for an integer rate), however many callers share the key — the script is atomic and
+ * reads the clock from Redis (TIME), so caller clocks never enter.
+ */
+const GCRA = luaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = interval * tonumber(ARGV[2])
+local stored = redis.call('GET', KEYS[1])
+local tat = now
+if stored then tat = math.max(tonumber(stored), now) end
+if tat - now >= tolerance then
+  return {0, tat - tolerance - now + 1}
+end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+return {1, 0}
+`);
+
+function validate(options: RateLimitOptions): void {
+  if (!options.key) throw new RangeError("rate limiter needs a key");
+  if (!(Number.isFinite(options.ratePerMinute) && options.ratePerMinute > 0)) {
+    throw new RangeError(`ratePerMinute must be a positive number, got ${options.ratePerMinute}`);
+  }
+  if (!(Number.isInteger(options.burst) && options.burst >= 1)) throw new RangeError(`burst must be an integer ≥ 1, got ${options.burst}`);
+}
+
+export function createRateLimiter(redis: Redis, options: RateLimitOptions): RateLimiter {
+  validate(options);
+  const intervalUs = Math.ceil(60_000_000 / options.ratePerMinute);
+
+  const tryAcquire = async (): Promise<RateLimitDecision> => {
+    const [allowed, retryAfterUs] = (await evalScript(redis, GCRA, [options.key], [intervalUs, options.burst])) as [number, number];
+    return { allowed: allowed === 1, retryAfterMs: Math.ceil(retryAfterUs / 1000) };
+  };
+
+  const acquire = async (signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> => {
+    const started = performance.now();
+    for (;;) {
+      signal?.throwIfAborted();
+      const decision = await tryAcquire();
+      if (decision.allowed) return true;
+      // Other callers may take the slot we wake for; then we simply wait for the next one.
+      if (performance.now() - started + decision.retryAfterMs > maxWaitMs) return false;
+      await sleep(decision.retryAfterMs, signal);
+    }
+  };
+
+  return { tryAcquire, acquire };
+}
+
+/**
+ * Shared quotas for the tracker's providers, below their documented ceilings: DexScreener's token
+ * endpoints allow 300/min (≤ 295 here in any 60 s window), GeckoTerminal's public API 30/min (≤ 30).
+ */
+export function providerLimits(prefix = "peakwatch:limits:") {
+  return {
+    dexscreener: { key: `${prefix}dexscreener:tokens`, ratePerMinute: 290, burst: 5 },
+    geckoterminal: { key: `${prefix}geckoterminal`, ratePerMinute: 29, burst: 1 },
+  } satisfies Record<string, RateLimitOptions>;
+}
