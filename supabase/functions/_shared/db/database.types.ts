@@ -270,7 +270,31 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      "call_performance": {
+        Row: {
+          "address": string;
+          "ath_at": string | null;
+          "ath_market_cap_usd": number | null;
+          "ath_price_usd": number | null;
+          "ath_roi": number | null;
+          "call_id": number;
+          "called_at": string;
+          "chain": string;
+          "entry_market_cap_usd": number | null;
+          "entry_price_usd": number | null;
+          "external_id": string;
+          "group_name": string | null;
+          "last_priced_at": string | null;
+          "market_cap_usd": number | null;
+          "price_usd": number | null;
+          "roi": number | null;
+          "source": string;
+          "status": string;
+          "ticker": string | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
       "backlog": {
@@ -298,6 +322,22 @@ export type Database = {
       "check_worker": {
         Args: { "p_fn": string; "p_worker": string };
         Returns: undefined;
+      };
+      "checks_of": {
+        Args: { "p_checks": Json; "p_held": (number)[] };
+        Returns: {
+          "dex_id": string;
+          "liquidity_usd": number;
+          "market_cap_usd": number;
+          "name": string;
+          "observed_at": string;
+          "outcome": string;
+          "pair_address": string;
+          "price_usd": number;
+          "reason": string;
+          "symbol": string;
+          "token_id": number;
+        }[];
       };
       "claim": {
         Args: {
@@ -345,9 +385,20 @@ export type Database = {
         }[];
       };
       "normalize_address": { Args: { "p_address": string }; Returns: string };
+      "record_checks": {
+        Args: { "p_checks": Json; "p_dead_after"?: number; "p_worker": string };
+        Returns: {
+          "status": string;
+          "token_id": number;
+        }[];
+      };
       "refresh_interval": {
         Args: { "p_age": string; "p_status": string };
         Returns: string;
+      };
+      "release": {
+        Args: { "p_token_ids": (number)[]; "p_worker": string };
+        Returns: number;
       };
       "requeue_dead_letters": {
         Args: { "p_limit"?: number; "p_older_than": string };

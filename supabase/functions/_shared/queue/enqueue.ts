@@ -22,3 +22,11 @@ export async function requeueDeadLetters(sql: Sql, olderThanSeconds: number, lim
     select peakwatch.requeue_dead_letters(${`${olderThanSeconds} seconds`}::interval, ${limit}::int) as requeued`;
   return row!.requeued;
 }
+
+/** Hands claimed rows back as due now, without counting an attempt. */
+export async function release(sql: Sql, worker: string, tokenIds: readonly number[]): Promise<number> {
+  if (tokenIds.length === 0) return 0;
+  const [row] = await sql<{ released: number }[]>`
+    select peakwatch.release(${worker}, ${tokenIds as number[]}::bigint[]) as released`;
+  return row!.released;
+}

@@ -1,0 +1,167 @@
+import type { ClaimedToken } from "../db/rows.ts";
+import { toGeckoNetwork } from "../providers/geckoterminal.ts";
+import { needsSingleRetry } from "../providers/dexscreener.ts";
+import { type AddressOutcome, type PriceQuote, type ProviderResult, SchemaError } from "../providers/types.ts";
+import type { Failure } from "../queue/fail.ts";
+import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
+import type { Check } from "./record-checks.ts";
+import type { TrackerStats } from "./stats.ts";
+
+export interface PricingContext {
+  primary: Lane;
+  fallback?: Lane;
+  deadline: number;
+  signal: AbortSignal;
+  stats: TrackerStats;
+  /** A quote whose pair holds less liquidity than this counts as missing (a rug, a drained pool). */
+  liquidityFloorUsd: number;
+}
+
+export interface BatchOutcome {
+  checks: Check[];
+  failures: Failure[];
+  /** Claimed but not started before the deadline: handed back without counting an attempt. */
+  unstarted: number[];
+}
+
+function countersFor(stats: TrackerStats): LaneCounters {
+  return {
+    requested(provider) {
+      stats.providerCalls += 1;
+      if (provider === "dexscreener") stats.dexscreenerCalls += 1;
+      if (provider === "geckoterminal") stats.geckoterminalCalls += 1;
+    },
+    rateLimited() {
+      stats.rateLimited += 1;
+    },
+  };
+}
+
+const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+function groupByChain(tokens: ClaimedToken[]): Map<string, ClaimedToken[]> {
+  const groups = new Map<string, ClaimedToken[]>();
+  for (const token of tokens) groups.set(token.chain, [...(groups.get(token.chain) ?? []), token]);
+  return groups;
+}
+
+const pricedCheck = (token: ClaimedToken, quote: PriceQuote, observedAt: string): Check => ({
+  token_id: token.token_id,
+  outcome: "priced",
+  price_usd: quote.priceUsd,
+  market_cap_usd: quote.marketCapUsd,
+  liquidity_usd: quote.liquidityUsd,
+  pair_address: quote.pairAddress,
+  dex_id: quote.dexId,
+  symbol: quote.symbol,
+  name: quote.name,
+  observed_at: observedAt,
+});
+
+/** Merges a provider answer into what we know per address; later priced answers win over missing ones. */
+function merge(known: Map<string, AddressOutcome>, result: ProviderResult, stats: TrackerStats): void {
+  stats.parseFailures += result.parseFailures;
+  for (const outcome of result.results) {
+    if (outcome.outcome === "priced" || !known.has(outcome.address) || known.get(outcome.address)!.outcome === "missing") {
+      known.set(outcome.address, outcome);
+    }
+  }
+}
+
+async function askPrimary(chain: string, addresses: string[], ctx: PricingContext, known: Map<string, AddressOutcome>) {
+  const { primary, deadline, signal, stats } = ctx;
+  const counters = countersFor(stats);
+  const result = await callLane(primary, chain, addresses, { deadline, signal, counters });
+  merge(known, result, stats);
+  // Upstreams that cap a response at 30 pairs can cut our token off: ask for those alone.
+  for (const address of needsSingleRetry(result)) {
+    merge(known, await callLane(primary, chain, [address], { deadline, signal, counters }), stats);
+  }
+  return result.parseFailures;
+}
+
+async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome): Promise<void> {
+  const { stats, fallback } = ctx;
+  const addresses = tokens.map((t) => t.address);
+  const known = new Map<string, AddressOutcome>();
+  let primaryError: string | null = null;
+  let primaryThrottled = false;
+  let parseFailures = 0;
+
+  if (await ctx.primary.breaker.isOpen()) primaryError = `${ctx.primary.provider.name}: circuit open`;
+  else {
+    try {
+      parseFailures = await askPrimary(chain, addresses, ctx, known);
+    } catch (error) {
+      if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
+      primaryError = describe(error);
+      primaryThrottled = error instanceof LaneUnavailableError;
+    }
+  }
+
+  const unpriced = addresses.filter((a) => known.get(a)?.outcome !== "priced");
+  let fallbackError: string | null = null;
+  if (unpriced.length > 0 && fallback && toGeckoNetwork(chain) !== null) {
+    if (await fallback.breaker.isOpen()) fallbackError = `${fallback.provider.name}: circuit open`;
+    else {
+      try {
+        // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
+        const maxWaitMs = primaryError ? undefined : 2_000;
+        const result = await callLane(fallback, chain, unpriced, {
+          deadline: ctx.deadline,
+          signal: ctx.signal,
+          maxWaitMs,
+          counters: countersFor(stats),
+        });
+        stats.fallbackUsed += 1;
+        parseFailures += result.parseFailures;
+        merge(known, result, stats);
+      } catch (error) {
+        if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
+        fallbackError = describe(error);
+      }
+    }
+  }
+
+  const observedAt = new Date().toISOString();
+  for (const token of tokens) {
+    const outcome = known.get(token.address);
+    if (outcome?.outcome === "priced") {
+      const { liquidityUsd } = outcome.quote;
+      if (liquidityUsd !== null && liquidityUsd < ctx.liquidityFloorUsd) {
+        out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${liquidityUsd} below floor` });
+      } else out.checks.push(pricedCheck(token, outcome.quote, observedAt));
+    } else if (primaryThrottled && !outcome) {
+      // Our own rate limit ran out of time, not the upstream: hand the token back without an attempt.
+      out.unstarted.push(token.token_id);
+    } else if (primaryError && (fallbackError || !outcome)) {
+      out.failures.push({ tokenId: token.token_id, error: [primaryError, fallbackError].filter(Boolean).join("; ") });
+    } else if (parseFailures > 0) {
+      // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
+      out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
+    } else {
+      out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome?.reason ?? "not_in_response" });
+    }
+  }
+}
+
+/** Prices one claimed batch: primary per chain in chunks, fallback for what it could not price. */
+export async function priceBatch(tokens: ClaimedToken[], ctx: PricingContext): Promise<BatchOutcome> {
+  const out: BatchOutcome = { checks: [], failures: [], unstarted: [] };
+  for (const [chain, group] of groupByChain(tokens)) {
+    for (const part of chunk(group, ctx.primary.provider.maxBatch)) {
+      if (ctx.signal.aborted || Date.now() >= ctx.deadline) {
+        out.unstarted.push(...part.map((token) => token.token_id));
+        continue;
+      }
+      await priceChunk(chain, part, ctx, out);
+    }
+  }
+  return out;
+}
