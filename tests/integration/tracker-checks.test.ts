@@ -123,7 +123,8 @@ describe("record_checks", () => {
   it("a priced check without a positive price is refused and nothing is written", async () => {
     const [id] = await insertTokens(db.sql, 1);
     await claim(db.sql, { worker: "w", limit: 1, leaseSeconds: 60 });
-    await expect(recordChecks(db.sql, "w", [{ ...priced(id!, 1, new Date().toISOString()), price_usd: 0 }]))
+    const zeroPrice = { ...priced(id!, 1, new Date().toISOString()), price_usd: 0 } as Check;
+    await expect(recordChecks(db.sql, "w", [zeroPrice]))
       .rejects.toThrow(/outcome must be priced \(with price_usd > 0\) or no_pair/);
     const [queued] = await db.sql`select claimed_by from peakwatch.queue where token_id = ${id!}`;
     expect(queued!.claimed_by).toBe("w");

@@ -74,79 +74,92 @@ function merge(known: Map<string, AddressOutcome>, result: ProviderResult, stats
   }
 }
 
-async function askPrimary(chain: string, addresses: string[], ctx: PricingContext, known: Map<string, AddressOutcome>) {
-  const { primary, deadline, signal, stats } = ctx;
-  const counters = countersFor(stats);
-  const result = await callLane(primary, chain, addresses, { deadline, signal, counters });
-  merge(known, result, stats);
-  // Upstreams that cap a response at 30 pairs can cut our token off: ask for those alone.
-  for (const address of needsSingleRetry(result)) {
-    merge(known, await callLane(primary, chain, [address], { deadline, signal, counters }), stats);
+/**
+ * Upstreams that cap a response at 30 pairs can cut our tokens off. Those are asked for again
+ * together (halved while the answer stays capped), so a cut costs one request, not one per token.
+ */
+async function askPrimary(
+  chain: string,
+  addresses: string[],
+  ctx: PricingContext,
+  known: Map<string, AddressOutcome>,
+  counters: LaneCounters,
+): Promise<number> {
+  const result = await callLane(ctx.primary, chain, addresses, { deadline: ctx.deadline, signal: ctx.signal, counters });
+  merge(known, result, ctx.stats);
+  let parseFailures = result.parseFailures;
+  const cut = needsSingleRetry(result);
+  const retries = cut.length === 0 ? [] : cut.length < addresses.length ? [cut] : chunk(cut, Math.ceil(cut.length / 2));
+  for (const part of retries) parseFailures += await askPrimary(chain, part, ctx, known, counters);
+  return parseFailures;
+}
+
+interface LaneErrors {
+  messages: string[];
+  /** Every error was our own limiter running out of time: nothing upstream failed. */
+  onlyThrottled: boolean;
+}
+
+async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call: () => Promise<number>): Promise<number> {
+  if (await lane.breaker.isOpen()) {
+    errors.messages.push(`${lane.provider.name}: circuit open`);
+    errors.onlyThrottled = false;
+    return 0;
   }
-  return result.parseFailures;
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
+    errors.messages.push(describe(error));
+    errors.onlyThrottled &&= error instanceof LaneUnavailableError;
+    return 0;
+  }
 }
 
 async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome): Promise<void> {
   const { stats, fallback } = ctx;
   const addresses = tokens.map((t) => t.address);
   const known = new Map<string, AddressOutcome>();
-  let primaryError: string | null = null;
-  let primaryThrottled = false;
-  let parseFailures = 0;
+  const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
-  if (await ctx.primary.breaker.isOpen()) primaryError = `${ctx.primary.provider.name}: circuit open`;
-  else {
-    try {
-      parseFailures = await askPrimary(chain, addresses, ctx, known);
-    } catch (error) {
-      if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
-      primaryError = describe(error);
-      primaryThrottled = error instanceof LaneUnavailableError;
-    }
-  }
+  let parseFailures = await attempt(ctx.primary, stats, errors, () => askPrimary(chain, addresses, ctx, known, countersFor(stats)));
+  const primaryFailed = errors.messages.length > 0;
 
   const unpriced = addresses.filter((a) => known.get(a)?.outcome !== "priced");
-  let fallbackError: string | null = null;
   if (unpriced.length > 0 && fallback && toGeckoNetwork(chain) !== null) {
-    if (await fallback.breaker.isOpen()) fallbackError = `${fallback.provider.name}: circuit open`;
-    else {
-      try {
-        // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
-        const maxWaitMs = primaryError ? undefined : 2_000;
-        const result = await callLane(fallback, chain, unpriced, {
-          deadline: ctx.deadline,
-          signal: ctx.signal,
-          maxWaitMs,
-          counters: countersFor(stats),
-        });
-        stats.fallbackUsed += 1;
-        parseFailures += result.parseFailures;
-        merge(known, result, stats);
-      } catch (error) {
-        if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
-        fallbackError = describe(error);
-      }
-    }
+    parseFailures += await attempt(fallback, stats, errors, async () => {
+      // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
+      const result = await callLane(fallback, chain, unpriced, {
+        deadline: ctx.deadline,
+        signal: ctx.signal,
+        maxWaitMs: primaryFailed ? undefined : 2_000,
+        counters: countersFor(stats),
+      });
+      stats.fallbackUsed += 1;
+      merge(known, result, stats);
+      return result.parseFailures;
+    });
   }
 
   const observedAt = new Date().toISOString();
   for (const token of tokens) {
     const outcome = known.get(token.address);
+    const definitivelyMissing = outcome?.outcome === "missing" && outcome.reason !== "response_capped";
     if (outcome?.outcome === "priced") {
       const { liquidityUsd } = outcome.quote;
       if (liquidityUsd !== null && liquidityUsd < ctx.liquidityFloorUsd) {
         out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${liquidityUsd} below floor` });
       } else out.checks.push(pricedCheck(token, outcome.quote, observedAt));
-    } else if (primaryThrottled && !outcome) {
-      // Our own rate limit ran out of time, not the upstream: hand the token back without an attempt.
+    } else if (!definitivelyMissing && (errors.messages.length === 0 || errors.onlyThrottled)) {
+      // Only our own rate limit ran out of time: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
-    } else if (primaryError && (fallbackError || !outcome)) {
-      out.failures.push({ tokenId: token.token_id, error: [primaryError, fallbackError].filter(Boolean).join("; ") });
+    } else if (!definitivelyMissing) {
+      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") });
     } else if (parseFailures > 0) {
       // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
       out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
     } else {
-      out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome?.reason ?? "not_in_response" });
+      out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome.reason });
     }
   }
 }
