@@ -20,6 +20,7 @@ describe("backlog", () => {
       overdue_p50_seconds: 0,
       overdue_p95_seconds: 0,
       dead_lettered_count: 0,
+      figures_exact: true,
     });
   });
 
@@ -37,6 +38,20 @@ describe("backlog", () => {
     expect(backlog.overdue_max_seconds).toBeCloseTo(100, 0);
     expect(backlog.overdue_p95_seconds).toBeCloseTo(95, 0);
     expect(backlog.overdue_p50_seconds).toBeCloseTo(50, 0);
+  });
+
+  it("beyond 20,000 due rows it estimates counts and percentiles from the sample index and says so", async () => {
+    await db.sql`truncate peakwatch.tokens cascade`;
+    await insertTokens(db.sql, 32_000);
+    // overdue by 1..32,000 seconds, spread evenly over token ids
+    await db.sql`update peakwatch.queue set priority = 1, due_at = now() - make_interval(secs => token_id % 32000 + 1)`;
+    const backlog = await readBacklog(db.sql);
+    expect(backlog.figures_exact).toBe(false);
+    expect(backlog.due_count).toBeGreaterThan(32_000 * 0.9);
+    expect(backlog.due_count).toBeLessThan(32_000 * 1.1);
+    expect(backlog.overdue_max_seconds).toBeCloseTo(32_000, -1);
+    expect(backlog.overdue_p50_seconds).toBeGreaterThan(16_000 * 0.9);
+    expect(backlog.overdue_p50_seconds).toBeLessThan(16_000 * 1.1);
   });
 
   it("reads index ranges, never a sequential scan of the queue", async () => {

@@ -303,6 +303,7 @@ export type Database = {
           "dead_lettered_count": number;
           "due_count": number;
           "due_new_count": number;
+          "figures_exact": boolean;
           "measured_at": string;
           "oldest_due_at": string;
           "overdue_max_seconds": number;
