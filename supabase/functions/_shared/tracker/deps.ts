@@ -13,6 +13,7 @@ import type { TrackerDeps } from "./handler.ts";
 import type { Lane } from "./lanes.ts";
 
 const trackerEnv = sharedEnv.extend({
+  PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   TRACKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(90),
   TRACKER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(90),
   TRACKER_LIQUIDITY_FLOOR_USD: z.coerce.number().min(0).default(100),
@@ -53,7 +54,11 @@ export function trackerDeps(): TrackerDeps {
   const env = loadConfig(trackerEnv);
   const sql: Sql = createSql(env.SUPABASE_DB_URL, { max: 2, applicationName: "peakwatch-tracker" });
   const redis = createRedis(env.REDIS_URL);
-  const lanes = buildLanes(redis, { dexscreenerBaseUrl: env.DEXSCREENER_BASE_URL, geckoterminalBaseUrl: env.GECKOTERMINAL_BASE_URL });
+  const lanes = buildLanes(redis, {
+    dexscreenerBaseUrl: env.DEXSCREENER_BASE_URL,
+    geckoterminalBaseUrl: env.GECKOTERMINAL_BASE_URL,
+    keyPrefix: env.PEAKWATCH_REDIS_PREFIX,
+  });
   cached = {
     sql,
     keys: acceptedKeys(readEnv),
