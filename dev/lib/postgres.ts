@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
 import { commandExists, isRoot, run } from "./shell.ts";
@@ -173,10 +173,17 @@ export async function ensurePgCron(settings: StackSettings, log: Log): Promise<v
   }
 }
 
-/** What Supabase provides before any migration runs: the API roles and the extensions schema. */
+const pgNetStandIn = readFileSync(new URL("../sql/pg_net_standin.sql", import.meta.url), "utf8");
+
+/**
+ * What Supabase provides before any migration runs: the API roles, the extensions schema and
+ * pg_net (here its stand-in, when the real extension is not available).
+ */
 export async function bootstrapDatabase(dbUrl: string): Promise<void> {
   const sql = adminClient(dbUrl);
   try {
+    const [pgNet] = await sql`select 1 from pg_available_extensions where name = 'pg_net'`;
+    if (!pgNet) await sql.unsafe(pgNetStandIn);
     await sql.unsafe(`
       do $$
       begin

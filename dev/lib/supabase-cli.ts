@@ -16,9 +16,11 @@ function supabase(args: string[]): string {
 /**
  * Applies pending migrations and records them in supabase_migrations.schema_migrations; with
  * `seed`, also runs supabase/seed.sql once (the CLI records its hash in seed_files).
+ * `--include-all` applies a pending file even when a later-numbered one is already in (work on
+ * several migrations lands in any order); without it the CLI refuses.
  */
 export function pushMigrations(dbUrl: string, options: { seed?: boolean } = {}): string {
-  return supabase(["db", "push", `--remote=${dbUrl}`, ...(options.seed ? ["--include-seed"] : [])]);
+  return supabase(["db", "push", `--remote=${dbUrl}`, "--include-all", ...(options.seed ? ["--include-seed"] : [])]);
 }
 
 const denoBin = path.join(repoRoot, "node_modules", ".bin", "deno");

@@ -5,14 +5,8 @@ do $$
 begin
   if current_database() = coalesce(current_setting('cron.database_name', true), 'postgres') then
     create extension if not exists pg_cron with schema pg_catalog;
-    -- cron.job_run_details is never pruned by pg_cron itself.
-    perform cron.schedule(
-      'peakwatch-prune-cron-history',
-      '17 3 * * *',
-      $job$delete from cron.job_run_details where end_time < now() - interval '7 days'$job$
-    );
   else
-    raise notice 'pg_cron belongs to database %, not %: no jobs scheduled here',
+    raise notice 'pg_cron belongs to database %, not %: no jobs are scheduled there',
       current_setting('cron.database_name', true), current_database();
   end if;
 end

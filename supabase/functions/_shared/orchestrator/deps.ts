@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { loadConfig, sharedEnv } from "../config/config.ts";
+import { readEnv } from "../config/env.ts";
+import { createSql } from "../db/client.ts";
+import { acceptedKeys } from "../http/auth.ts";
+import type { OrchestratorDeps } from "./handler.ts";
+import { supabaseInvoker } from "./invoke.ts";
+
+const orchestratorEnv = sharedEnv.extend({
+  SUPABASE_URL: z.url(),
+  ORCHESTRATOR_MAX_FAN_OUT: z.coerce.number().int().min(0).max(20).default(3),
+  ORCHESTRATOR_DEAD_LETTER_COOLDOWN_SECONDS: z.coerce.number().int().min(0).default(3_600),
+});
+
+let cached: OrchestratorDeps | undefined;
+
+export function orchestratorDeps(): OrchestratorDeps {
+  if (cached) return cached;
+  const env = loadConfig(orchestratorEnv);
+  const keys = acceptedKeys(readEnv);
+  cached = {
+    sql: createSql(env.SUPABASE_DB_URL, { max: 2, applicationName: "peakwatch-orchestrator" }),
+    keys,
+    // With no key the invoker is never reached: the endpoint refuses every request first.
+    invoke: supabaseInvoker(env.SUPABASE_URL, keys[0] ?? ""),
+    settings: { maxFanOut: env.ORCHESTRATOR_MAX_FAN_OUT, deadLetterCooldownSeconds: env.ORCHESTRATOR_DEAD_LETTER_COOLDOWN_SECONDS },
+  };
+  return cached;
+}
