@@ -20,16 +20,26 @@ let loading = "";
   return { finished: Promise.resolve(), shutdown: async () => {}, ref() {}, unref() {}, addr: { hostname: "127.0.0.1", port, transport: "tcp" } };
 };
 
+const bootErrors = new Map<string, string>();
 for await (const entry of Deno.readDir(functionsDir)) {
   if (!entry.isDirectory || entry.name.startsWith("_")) continue;
   loading = entry.name;
-  await import(new URL(`${entry.name}/index.ts`, functionsDir).href);
+  try {
+    await import(new URL(`${entry.name}/index.ts`, functionsDir).href);
+  } catch (error) {
+    // Like the edge runtime, a function that fails to boot answers 503 and the others keep serving.
+    bootErrors.set(entry.name, error instanceof Error ? error.message : String(error));
+    console.error(JSON.stringify({ event: "functions.boot_error", function: entry.name, error: bootErrors.get(entry.name) }));
+  }
 }
 loading = "";
 
 realServe({ hostname: "127.0.0.1", port, onListen: () => console.log(JSON.stringify({ event: "functions.listening", port, functions: [...handlers.keys()].sort() })) }, async (request) => {
   const url = new URL(request.url);
   const match = url.pathname.match(/^\/functions\/v1\/([^/]+)(\/.*)?$/);
+  if (match && bootErrors.has(match[1]!)) {
+    return Response.json({ code: "BOOT_ERROR", message: "Worker failed to boot (please check logs)" }, { status: 503 });
+  }
   const handler = match ? handlers.get(match[1]!) : undefined;
   if (!match || !handler) return Response.json({ error: { code: "not_found", message: "no such function" } }, { status: 404 });
   const inner = new URL(`/${match[1]}${match[2] ?? ""}${url.search}`, url.origin);

@@ -56,9 +56,13 @@ function controlCluster(cluster: Cluster, action: "start" | "restart"): void {
   run("pg_ctlcluster", ["--skip-systemctl-redirect", cluster.version, cluster.name, action], { timeoutMs: 120_000 });
 }
 
-export async function ensurePostgresRunning(settings: StackSettings, log: Log): Promise<void> {
+/** Returns how to stop the cluster when this call started it, or null when it was already running. */
+export async function ensurePostgresRunning(settings: StackSettings, log: Log): Promise<(() => void) | null> {
   const error = await connectError(settings.adminUrl);
-  if (error === null) return log("PostgreSQL found");
+  if (error === null) {
+    log("PostgreSQL found");
+    return null;
+  }
   const port = Number(new URL(settings.adminUrl).port || 5432);
   const cluster = debianClusters().find((c) => c.port === port);
   if (!cluster || !isRoot()) {
@@ -70,6 +74,7 @@ export async function ensurePostgresRunning(settings: StackSettings, log: Log): 
   log(`starting PostgreSQL cluster ${cluster.version}/${cluster.name}`);
   controlCluster(cluster, "start");
   await waitForPostgres(settings.adminUrl, 60_000);
+  return () => run("pg_ctlcluster", ["--skip-systemctl-redirect", cluster.version, cluster.name, "stop"]);
 }
 
 export async function serverMajorVersion(adminUrl: string): Promise<number> {
@@ -213,6 +218,44 @@ export async function ensureDatabase(adminUrl: string, dbName: string, log: Log)
   const dbUrl = databaseUrl(adminUrl, dbName);
   await bootstrapDatabase(dbUrl);
   return dbUrl;
+}
+
+async function cronSchedulerRunning(adminUrl: string): Promise<boolean> {
+  const sql = adminClient(adminUrl);
+  try {
+    const rows = await sql`select 1 from pg_stat_activity where backend_type = 'pg_cron launcher'`;
+    return rows.length > 0;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/**
+ * pg_cron's scheduler stops for good when its database is dropped (and it never starts while the
+ * database is missing), so a re-created database has no scheduler until the server restarts.
+ */
+export async function ensureCronScheduler(settings: StackSettings, log: Log): Promise<void> {
+  if (await cronSchedulerRunning(settings.adminUrl)) return;
+  const sql = adminClient(settings.adminUrl);
+  let dataDirectory: string;
+  try {
+    const [row] = await sql<{ dir: string }[]>`select current_setting('data_directory') as dir`;
+    dataDirectory = row!.dir;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+  const cluster = debianClusters().find((c) => c.dataDirectory === dataDirectory);
+  if (!cluster || !isRoot()) {
+    throw new Error("the pg_cron scheduler is not running; restart PostgreSQL (e.g. pg_ctlcluster <version> main restart)");
+  }
+  log(`restarting PostgreSQL ${cluster.version}/${cluster.name}: the pg_cron scheduler was not running`);
+  controlCluster(cluster, "restart");
+  await waitForPostgres(settings.adminUrl, 60_000);
+  for (let i = 0; i < 40; i++) {
+    if (await cronSchedulerRunning(settings.adminUrl)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error("the pg_cron scheduler did not start after a restart; check the PostgreSQL log");
 }
 
 export async function hasCronExtension(dbUrl: string): Promise<boolean> {

@@ -17,9 +17,13 @@ async function pingError(url: string): Promise<string | null> {
   }
 }
 
-export async function ensureRedis(url: string, log: Log): Promise<void> {
+/** Returns how to stop redis-server when this call started it, or null when it was already running. */
+export async function ensureRedis(url: string, log: Log): Promise<(() => void) | null> {
   const error = await pingError(url);
-  if (error === null) return log("Redis found");
+  if (error === null) {
+    log("Redis found");
+    return null;
+  }
   const { hostname, port } = new URL(url);
   const local = hostname === "127.0.0.1" || hostname === "localhost";
   if (!local || !commandExists("redis-server")) {
@@ -29,7 +33,7 @@ export async function ensureRedis(url: string, log: Log): Promise<void> {
   run("redis-server", ["--daemonize", "yes", "--bind", "127.0.0.1", "--port", port || "6379", "--save", "", "--appendonly", "no"]);
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if ((await pingError(url)) === null) return;
+    if ((await pingError(url)) === null) return () => run("redis-cli", ["-p", port || "6379", "shutdown", "nosave"]);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error("redis-server was started but does not answer PING within 15 s");
