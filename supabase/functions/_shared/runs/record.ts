@@ -21,9 +21,10 @@ export async function finishRun(
 
 /**
  * Runs `work` as a recorded invocation. A thrown error is recorded as outcome "error" with its
- * message and rethrown, so a crash is never only a log line.
+ * message and rethrown, so a crash is never only a log line. Work that finishes but failed in part
+ * may return an `error` summary to record beside its counts.
  */
-export async function recordRun<T extends { counts: RunCounts; outcome?: RunOutcome }>(
+export async function recordRun<T extends { counts: RunCounts; outcome?: RunOutcome; error?: string }>(
   sql: Sql,
   functionName: string,
   trigger: RunTrigger,
@@ -32,7 +33,7 @@ export async function recordRun<T extends { counts: RunCounts; outcome?: RunOutc
   const runId = await startRun(sql, functionName, trigger);
   try {
     const result = await work(runId);
-    await finishRun(sql, runId, result.outcome ?? "ok", result.counts);
+    await finishRun(sql, runId, result.outcome ?? "ok", result.counts, result.error);
     return { ...result, runId };
   } catch (error) {
     await finishRun(sql, runId, "error", {}, error instanceof Error ? error.message : String(error));

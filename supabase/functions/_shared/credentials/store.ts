@@ -1,0 +1,248 @@
+import type { Redis } from "../limits/redis.ts";
+import { sleep as defaultSleep } from "../limits/sleep.ts";
+import { logEvent } from "../log.ts";
+import type { CredentialDefinition, Strategy } from "./definitions.ts";
+import { CredentialError, CredentialUpstreamError, CredentialWaitTimeoutError, safeErrorMessage } from "./errors.ts";
+import type { RefreshTokenVault } from "./refresh-tokens.ts";
+import type { CredentialRegistry } from "./registry.ts";
+import { issueToken } from "./strategies.ts";
+import { type CacheState, type StoredToken, type TokenCache, tokenCache } from "./token-cache.ts";
+
+export interface CredentialStoreOptions {
+  redis: Redis;
+  registry: () => Promise<CredentialRegistry>;
+  refreshTokens: RefreshTokenVault;
+  /** Every instance sharing tokens (and the lock) must use the same prefix. */
+  keyPrefix?: string;
+  /** Refresh when less than this is left (capped at half the token's lifetime); a credential may set its own. */
+  defaultMarginMs?: number;
+  /** How long a caller waits for another instance's refresh before giving up (or using a still-valid old token). */
+  waitMs?: number;
+  requestTimeoutMs?: number;
+  maxPenaltyWaitMs?: number;
+  /** A token rejected less than this after it was issued is not refreshed again (a 401 storm must not become an auth storm). */
+  forcedRefreshMinIntervalMs?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface GetTokenOptions {
+  /** The token was rejected (a 401): refresh now, whatever its remaining lifetime. */
+  forceRefresh?: boolean;
+  /** The token that was rejected; when the cache already holds another one, that one is returned without a refresh. */
+  rejected?: string;
+}
+
+export interface CredentialCheck {
+  name: string;
+  strategy: Strategy;
+  outcome: "fresh" | "refreshed" | "failed";
+  /** The valid token's expiry after the check (the old one when a refresh failed); null when there is none. */
+  expiresAt: number | null;
+  secondsToExpiry: number | null;
+  error?: string;
+}
+
+export interface CredentialStore {
+  /** A valid access token for the named credential, refreshed ahead of expiry under a single-flight lock. */
+  getToken(name: string, options?: GetTokenOptions): Promise<string>;
+  /**
+   * Runs `use` with a token; on a 401 (a Response, or an error with status 401) refreshes once and
+   * retries once. During a back-off after a failed refresh the forced refresh fails with that failure.
+   */
+  withToken<T>(name: string, use: (token: string) => Promise<T>): Promise<T>;
+  /** Refreshes when due (or when forced, even during a back-off) and reports how it went; never throws for an upstream or Redis failure. */
+  check(name: string, options?: { force?: boolean }): Promise<CredentialCheck>;
+  names(): Promise<string[]>;
+}
+
+type Outcome = { kind: "refreshed"; token: StoredToken } | { kind: "failed"; error: unknown };
+
+/** A token this close to expiry is not handed out: the request it goes into would land after it died. */
+const MIN_USABLE_MS = 1_000;
+const POLL_START_MS = 20;
+const POLL_MAX_MS = 250;
+
+/**
+ * After a failed refresh nobody asks the upstream again for a while — what it said (Retry-After,
+ * p-time, a captcha's hour), else a few seconds for an outage and longer for a refusal, which a
+ * retry will not mend (and Tradovate counts failed logins towards its penalties).
+ */
+export function backoffAfter(error: unknown): number {
+  if (error instanceof CredentialUpstreamError) {
+    if (error.retryAfterMs !== null) return Math.min(Math.max(error.retryAfterMs, 1_000), 3_600_000);
+    return error.kind === "unavailable" ? 5_000 : 30_000;
+  }
+  return error instanceof CredentialWaitTimeoutError ? 0 : 5_000;
+}
+
+export function isUnauthorized(value: unknown): boolean {
+  if (value instanceof Response) return value.status === 401;
+  return typeof value === "object" && value !== null && (value as { status?: unknown }).status === 401;
+}
+
+export function createCredentialStore(options: CredentialStoreOptions): CredentialStore {
+  const keyPrefix = options.keyPrefix ?? "peakwatch:";
+  const defaultMarginMs = options.defaultMarginMs ?? 600_000;
+  const waitMs = options.waitMs ?? 15_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const maxPenaltyWaitMs = options.maxPenaltyWaitMs ?? 30_000;
+  const forcedMinIntervalMs = options.forcedRefreshMinIntervalMs ?? 10_000;
+  // The lock outlives the longest refresh: a renewal, then up to three token requests with two penalty waits.
+  const lockMs = requestTimeoutMs * 4 + maxPenaltyWaitMs * 2 + 5_000;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+
+  const marginFor = (definition: CredentialDefinition, token: StoredToken) => {
+    const configured = definition.config.refresh_margin_seconds;
+    return Math.min(configured === undefined ? defaultMarginMs : configured * 1000, (token.expiresAt - token.issuedAt) / 2);
+  };
+  const isDue = (definition: CredentialDefinition, token: StoredToken) => token.expiresAt - now() <= marginFor(definition, token);
+  const usable = (token: StoredToken | null): token is StoredToken => token !== null && token.expiresAt - now() > MIN_USABLE_MS;
+  const cacheFor = (name: string) => tokenCache(options.redis, keyPrefix, name);
+
+  async function refreshHoldingLock(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean): Promise<Outcome> {
+    const { token: current } = await cache.read();
+    // Another instance may have finished between our read and our lock.
+    if (current && current.id !== seen.token?.id && !isDue(definition, current)) return { kind: "refreshed", token: current };
+    const startedAt = now();
+    try {
+      const issued = await issueToken(definition, current, {
+        fetch: doFetch,
+        timeoutMs: requestTimeoutMs,
+        signal: AbortSignal.timeout(lockMs - 2_000),
+        sleep,
+        maxPenaltyWaitMs,
+        now,
+        refreshTokens: options.refreshTokens,
+        onPenalty: (penaltyMs) => logEvent("credentials.penalty", { credential: definition.name, waitMs: penaltyMs }, "warn"),
+      });
+      if (issued.expiresAt - now() <= MIN_USABLE_MS) {
+        throw new CredentialError(definition.name, `credential "${definition.name}": the upstream issued a token that is already expired`);
+      }
+      const token: StoredToken = { ...issued, issuedAt: startedAt, id: crypto.randomUUID() };
+      if (!(await cache.write(token, current?.id ?? null, now()))) {
+        const { token: newer } = await cache.read();
+        if (newer) return { kind: "refreshed", token: newer };
+      }
+      logEvent("credentials.refreshed", {
+        credential: definition.name,
+        strategy: definition.strategy,
+        forced: force,
+        expiresInSeconds: Math.floor((token.expiresAt - now()) / 1000),
+        durationMs: now() - startedAt,
+      });
+      return { kind: "refreshed", token };
+    } catch (error) {
+      const message = safeErrorMessage(error);
+      await cache.fail({ id: crypto.randomUUID(), at: now(), message }, backoffAfter(error)).catch(() => {});
+      logEvent("credentials.refresh_failed", { credential: definition.name, strategy: definition.strategy, error: message, keptValidToken: !force && usable(current) }, "error");
+      return { kind: "failed", error };
+    }
+  }
+
+  /** Polls until the lock holder leaves a new token or a failure; null when it vanished without either. */
+  async function waitForHolder(name: string, cache: TokenCache, seen: CacheState, deadline: number): Promise<Outcome | null> {
+    for (let delay = POLL_START_MS; ; delay = Math.min(delay * 2, POLL_MAX_MS)) {
+      const remaining = deadline - now();
+      if (remaining <= 0) return { kind: "failed", error: new CredentialWaitTimeoutError(name, waitMs) };
+      await sleep(Math.min(delay, remaining));
+      const state = await cache.read();
+      if (state.token && state.token.id !== seen.token?.id) return { kind: "refreshed", token: state.token };
+      if (state.locked) continue;
+      if (state.failure && state.failure.id !== seen.failure?.id) return { kind: "failed", error: new CredentialError(name, state.failure.message) };
+      return null;
+    }
+  }
+
+  /** Single flight: one caller per credential holds the lock and asks upstream; everyone else waits for its result. */
+  async function refresh(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean): Promise<Outcome> {
+    const deadline = now() + waitMs;
+    for (;;) {
+      const owner = crypto.randomUUID();
+      if (await cache.lock(owner, lockMs)) {
+        try {
+          return await refreshHoldingLock(definition, cache, seen, force);
+        } finally {
+          // Should this fail, the lock simply runs out.
+          await cache.unlock(owner).catch(() => {});
+        }
+      }
+      const waited = await waitForHolder(definition.name, cache, seen, deadline);
+      if (waited) return waited;
+      // The holder crashed, or its lock ran out, without leaving a result: take over.
+    }
+  }
+
+  const asCredentialError = (name: string, error: unknown) =>
+    error instanceof CredentialError || (error instanceof Error && error.name === "RedisUnreachableError")
+      ? error
+      : new CredentialError(name, `credential "${name}": refresh failed (${safeErrorMessage(error)})`, { cause: error });
+
+  const backingOff = (name: string, seen: CacheState) =>
+    new CredentialError(name, `${seen.failure?.message ?? `credential "${name}": the last refresh failed`}; next attempt in ${Math.ceil(seen.backoffMs / 1000)} s`);
+
+  async function getToken(name: string, { forceRefresh = false, rejected }: GetTokenOptions = {}): Promise<string> {
+    const definition = (await options.registry()).get(name);
+    const cache = cacheFor(name);
+    const seen = await cache.read();
+    const cached = seen.token;
+    if (!forceRefresh && usable(cached) && !isDue(definition, cached)) return cached.accessToken;
+    if (seen.backoffMs > 0) {
+      if (!forceRefresh && usable(cached)) return cached.accessToken;
+      throw backingOff(name, seen);
+    }
+    if (forceRefresh && usable(cached)) {
+      if (rejected !== undefined && cached.accessToken !== rejected) return cached.accessToken;
+      if (now() - cached.issuedAt < forcedMinIntervalMs) {
+        logEvent("credentials.forced_refresh_skipped", { credential: name, tokenAgeMs: now() - cached.issuedAt }, "warn");
+        return cached.accessToken;
+      }
+    }
+    const outcome = await refresh(definition, cache, seen, forceRefresh);
+    if (outcome.kind === "refreshed") return outcome.token.accessToken;
+    // Refresh-ahead failed: the old token is still good until it expires.
+    if (!forceRefresh && usable(cached)) return cached.accessToken;
+    throw asCredentialError(name, outcome.error);
+  }
+
+  async function withToken<T>(name: string, use: (token: string) => Promise<T>): Promise<T> {
+    const token = await getToken(name);
+    try {
+      const result = await use(token);
+      if (!isUnauthorized(result)) return result;
+      if (result instanceof Response) await result.body?.cancel();
+    } catch (error) {
+      if (!isUnauthorized(error)) throw error;
+    }
+    return await use(await getToken(name, { forceRefresh: true, rejected: token }));
+  }
+
+  async function check(name: string, { force = false }: { force?: boolean } = {}): Promise<CredentialCheck> {
+    const definition = (await options.registry()).get(name);
+    const report = (outcome: CredentialCheck["outcome"], token: StoredToken | null, error?: unknown): CredentialCheck => ({
+      name,
+      strategy: definition.strategy,
+      outcome,
+      expiresAt: token?.expiresAt ?? null,
+      secondsToExpiry: token ? Math.max(0, Math.floor((token.expiresAt - now()) / 1000)) : null,
+      ...(error === undefined ? {} : { error: safeErrorMessage(error) }),
+    });
+    let seen: CacheState | undefined;
+    try {
+      const cache = cacheFor(name);
+      seen = await cache.read();
+      if (!force && usable(seen.token) && !isDue(definition, seen.token)) return report("fresh", seen.token);
+      if (!force && seen.backoffMs > 0) return report("failed", usable(seen.token) ? seen.token : null, backingOff(name, seen));
+      const outcome = await refresh(definition, cache, seen, force);
+      if (outcome.kind === "refreshed") return report("refreshed", outcome.token);
+      return report("failed", usable(seen.token) ? seen.token : null, outcome.error);
+    } catch (error) {
+      return report("failed", seen && usable(seen.token) ? seen.token : null, error);
+    }
+  }
+
+  return { getToken, withToken, check, names: async () => (await options.registry()).names() };
+}

@@ -1,0 +1,4 @@
+import { createTokenRefreshHandler } from "../_shared/credentials/handler.ts";
+import { tokenRefreshDeps } from "../_shared/credentials/deps.ts";
+
+Deno.serve(createTokenRefreshHandler(tokenRefreshDeps));
