@@ -1,16 +1,24 @@
 import { z } from "zod";
 import { type Rng, streamFor } from "./prng.ts";
 
-export const PROVIDERS = ["dexscreener", "geckoterminal"] as const;
+export const PROVIDERS = ["dexscreener", "geckoterminal", "feed"] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
-export const FAULT_KINDS = ["5xx", "timeout", "malformed", "renamed_field", "pair_cap_30", "none"] as const;
+/**
+ * malformed: the body cut in half. malformed_items: among good items, every third one loses a field
+ * its parser needs and a null is slipped in. cursor_backwards (feed): answers from an earlier point
+ * with a next cursor behind the one asked for.
+ */
+export const FAULT_KINDS = ["5xx", "timeout", "malformed", "malformed_items", "renamed_field", "pair_cap_30", "cursor_backwards", "none"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const faultSchema = z
   .object({ provider: z.enum(PROVIDERS), kind: z.enum(FAULT_KINDS), rate: z.number().min(0).max(1).default(1) })
   .refine((fault) => fault.kind !== "pair_cap_30" || fault.provider === "dexscreener", {
     message: "pair_cap_30 exists only for dexscreener",
+  })
+  .refine((fault) => fault.kind !== "cursor_backwards" || fault.provider === "feed", {
+    message: "cursor_backwards exists only for the feed",
   });
 export type Fault = z.infer<typeof faultSchema>;
 
@@ -20,18 +28,20 @@ export const ENDPOINTS = {
   // GeckoTerminal's public limit is one budget for the whole API, not per endpoint.
   "geckoterminal.tokens_multi": { provider: "geckoterminal", bucket: "geckoterminal" },
   "geckoterminal.trending_pools": { provider: "geckoterminal", bucket: "geckoterminal" },
+  "feed.calls": { provider: "feed", bucket: "feed" },
 } as const satisfies Record<string, { provider: Provider; bucket: keyof Omit<RateLimits, "windowMs"> }>;
 export type Endpoint = keyof typeof ENDPOINTS;
 
-/** Requests per window, as the real APIs document them: 300/min and 60/min, 30/min. */
+/** Requests per window, as the real APIs document them: 300/min and 60/min, 30/min; the feed is ours. */
 export interface RateLimits {
   dexscreenerTokens: number;
   dexscreenerProfiles: number;
   geckoterminal: number;
+  feed: number;
   windowMs: number;
 }
 
-export const DEFAULT_LIMITS: RateLimits = { dexscreenerTokens: 300, dexscreenerProfiles: 60, geckoterminal: 30, windowMs: 60_000 };
+export const DEFAULT_LIMITS: RateLimits = { dexscreenerTokens: 300, dexscreenerProfiles: 60, geckoterminal: 30, feed: 600, windowMs: 60_000 };
 
 /** Fixed windows aligned to simulator start; answers the wait until the next window when full. */
 export class RateLimiter {

@@ -12,7 +12,7 @@ const env = z
 const sim = await startMarketSimulator({ port: env.MARKET_SIM_PORT, seed: env.MARKET_SIM_SEED });
 console.log(
   `market-sim: SIMULATED market data, not real prices (seed ${env.MARKET_SIM_SEED}): ` +
-    `DexScreener at ${sim.url}, GeckoTerminal at ${sim.geckoterminalUrl}, admin at ${sim.url}/__sim/stats`,
+    `DexScreener at ${sim.url}, GeckoTerminal at ${sim.geckoterminalUrl}, call feed at ${sim.feedUrl}, admin at ${sim.url}/__sim/stats`,
 );
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

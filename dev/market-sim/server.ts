@@ -4,18 +4,21 @@
  *
  * Market: GET /tokens/v1/{chain}/{a,b,…} · GET /token-profiles/latest/v1 ·
  *         GET /api/v2/networks/{network}/tokens/multi/{a,b,…} · GET /api/v2/networks/{network}/trending_pools
+ * Feed:   GET /feed/calls?since_id=…|since=…&limit=… (a call group's API; see feed.ts)
  * Admin:  POST /__sim/faults {provider, kind, rate?} · GET /__sim/stats · GET|POST /__sim/tokens ·
- *         POST /__sim/clock {advanceMs} · POST /__sim/reset
+ *         POST /__sim/clock {advanceMs} · POST /__sim/reset · POST /__sim/feed {token?, everyMs?} ·
+ *         POST /__sim/feed/calls {calls: [...]}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { z } from "zod";
 import { DEXSCREENER_PAIR_CAP } from "../../supabase/functions/_shared/providers/dexscreener.ts";
 import { type Answer, dexProfiles, dexTokens, geckoTokens, geckoTrending, type World } from "./answers.ts";
-import { DEFAULT_LIMITS, ENDPOINTS, type Endpoint, faultSchema, Faults, type Provider, RateLimiter, type RateLimits, Stats } from "./controls.ts";
+import { DEFAULT_LIMITS, ENDPOINTS, type Endpoint, type FaultKind, faultSchema, Faults, type Provider, RateLimiter, type RateLimits, Stats } from "./controls.ts";
+import { Feed, feedCallsSchema, type FeedOptions, feedSettingsSchema } from "./feed.ts";
 import { Market } from "./market.ts";
 import { buildToken, DEFAULT_CHAINS, generateUniverse, type SimToken, type TokenSpec, tokenSpecSchema } from "./universe.ts";
-import { withRenamedField } from "./wire.ts";
+import { withMalformedItems, withRenamedField } from "./wire.ts";
 
 export interface MarketSimulatorOptions {
   port?: number;
@@ -23,6 +26,7 @@ export interface MarketSimulatorOptions {
   seed?: number;
   tokens?: { chains?: string[]; perChain?: number; extra?: TokenSpec[] };
   limits?: Partial<RateLimits>;
+  feed?: FeedOptions;
   /** Wall clock; tests pass a fixed one so nothing depends on real time passing. */
   now?: () => number;
 }
@@ -32,7 +36,13 @@ export interface MarketSimulator {
   url: string;
   /** GeckoTerminal base URL (`…/api/v2`). */
   geckoterminalUrl: string;
+  /** The call feed (`http_feed` sources read it). */
+  feedUrl: string;
   tokens(): SimToken[];
+  /** Adds raw calls to the feed, like `POST /__sim/feed/calls`; returns their feed ids. */
+  addFeedCalls(calls: Array<Record<string, unknown>>): number[];
+  /** Sets the feed's bearer token or generation cadence, like `POST /__sim/feed`. */
+  configureFeed(settings: FeedOptions): void;
   elapsedMs(): number;
   /** Moves simulated time forward, like `POST /__sim/clock`. */
   advance(ms: number): void;
@@ -41,6 +51,7 @@ export interface MarketSimulator {
 
 interface State {
   world: World;
+  feed: Feed;
   limiter: RateLimiter;
   faults: Faults;
   stats: Stats;
@@ -50,6 +61,7 @@ interface State {
 const DEX_TOKENS = /^\/tokens\/v1\/([^/]+)\/([^/]+)$/;
 const GECKO_MULTI = /^\/api\/v2\/networks\/([^/]+)\/tokens\/multi\/([^/]+)$/;
 const GECKO_TRENDING = /^\/api\/v2\/networks\/([^/]+)\/trending_pools$/;
+const FEED_CALLS = "/feed/calls";
 
 const addTokensSchema = z.object({ tokens: z.array(tokenSpecSchema).min(1) });
 const clockSchema = z.object({ advanceMs: z.number().min(0) });
@@ -62,16 +74,20 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
   const fresh = (): State => {
     const tokens = generateUniverse(seed, options.tokens?.chains ?? DEFAULT_CHAINS, options.tokens?.perChain ?? 12);
     for (const spec of options.tokens?.extra ?? []) tokens.push(buildToken(seed, tokens.length, spec, 0));
-    return { world: { tokens, market: new Market(seed), epochMs: now() }, limiter: new RateLimiter(limits), faults: new Faults(seed), stats: new Stats(), offsetMs: 0 };
+    return { world: { tokens, market: new Market(seed), epochMs: now() }, feed: new Feed(seed, options.feed), limiter: new RateLimiter(limits), faults: new Faults(seed), stats: new Stats(), offsetMs: 0 };
   };
   let state = fresh();
   const elapsedMs = () => now() - state.world.epochMs + state.offsetMs;
 
-  const market = (url: URL, res: ServerResponse): void => {
-    const hit = route(url);
+  const market = (req: IncomingMessage, url: URL, res: ServerResponse): void => {
+    const hit = route(url, state.feed);
     if (!hit) return json(res, 404, { error: "no such simulated endpoint" });
     const { provider } = ENDPOINTS[hit.endpoint];
     const elapsed = elapsedMs();
+    if (hit.endpoint === "feed.calls" && !state.feed.authorized(req.headers.authorization)) {
+      state.stats.record(hit.endpoint, "bad_request"); // a refused request, counted with the other 4xx
+      return json(res, 401, { error: "missing or wrong bearer token" });
+    }
     const waitMs = state.limiter.take(hit.endpoint, elapsed);
     if (waitMs !== null) {
       state.stats.record(hit.endpoint, "rate_limited");
@@ -84,13 +100,14 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
       state.stats.record(hit.endpoint, "fault");
       return send(res, 502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>");
     }
-    const answer = hit.answer(state.world, elapsed);
+    const answer = hit.answer(state.world, elapsed, fault);
     if (answer.status !== 200) {
       state.stats.record(hit.endpoint, answer.status === 404 ? "not_found" : "bad_request");
       return json(res, answer.status, answer.body);
     }
     let body = answer.body;
     if (fault === "renamed_field") body = withRenamedField(hit.endpoint, body);
+    if (fault === "malformed_items") body = withMalformedItems(hit.endpoint, body);
     if (fault === "pair_cap_30" && Array.isArray(body)) body = body.slice(0, DEXSCREENER_PAIR_CAP);
     state.stats.record(hit.endpoint, applies ? "fault" : "ok");
     const text = JSON.stringify(body);
@@ -124,6 +141,18 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
       });
       return json(res, 201, { tokens: created });
     }
+    if (key === "POST /__sim/feed") {
+      const parsed = feedSettingsSchema.safeParse(body);
+      if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+      state.feed.configure(parsed.data, elapsedMs());
+      return json(res, 200, { configured: true });
+    }
+    if (key === "POST /__sim/feed/calls") {
+      const parsed = feedCallsSchema.safeParse(body);
+      if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+      const added = state.feed.add(state.world, elapsedMs(), parsed.data.calls);
+      return json(res, 201, { ids: added.map((entry) => entry.id) });
+    }
     if (key === "POST /__sim/clock") {
       const parsed = clockSchema.safeParse(body);
       if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
@@ -137,7 +166,7 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
     const url = new URL(req.url ?? "/", "http://market-sim");
     if (url.pathname.startsWith("/__sim/")) return admin(req, url, res);
     if (req.method !== "GET") return json(res, 405, { error: "simulated endpoints are GET only" });
-    market(url, res);
+    market(req, url, res);
   };
 
   const server = createServer((req, res) => {
@@ -158,7 +187,10 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
   return {
     url,
     geckoterminalUrl: `${url}/api/v2`,
+    feedUrl: `${url}${FEED_CALLS}`,
     tokens: () => state.world.tokens,
+    addFeedCalls: (calls) => state.feed.add(state.world, elapsedMs(), calls).map((entry) => entry.id),
+    configureFeed: (settings) => state.feed.configure(settings, elapsedMs()),
     elapsedMs,
     advance: (ms) => {
       state.offsetMs += ms;
@@ -172,8 +204,13 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
   };
 }
 
-function route(url: URL): { endpoint: Endpoint; answer: (world: World, elapsedMs: number) => Answer } | null {
+type Route = { endpoint: Endpoint; answer: (world: World, elapsedMs: number, fault: Exclude<FaultKind, "none"> | null) => Answer };
+
+function route(url: URL, feed: Feed): Route | null {
   const path = url.pathname;
+  if (path === FEED_CALLS) {
+    return { endpoint: "feed.calls", answer: (world, elapsed, fault) => feed.answer(world, elapsed, url.searchParams, fault === "cursor_backwards") };
+  }
   let match = DEX_TOKENS.exec(path);
   if (match) {
     const [chain, list] = [decodeURIComponent(match[1] ?? ""), addressList(match[2])];

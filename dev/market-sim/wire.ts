@@ -197,15 +197,31 @@ const RENAMES = {
   "dexscreener.profiles": { inAttributes: false, from: "tokenAddress", to: "token_address" },
   "geckoterminal.tokens_multi": { inAttributes: true, from: "price_usd", to: "priceUsd" },
   "geckoterminal.trending_pools": { inAttributes: true, from: "base_token_price_usd", to: "base_token_price" },
+  "feed.calls": { inAttributes: false, from: "token_address", to: "tokenAddress" },
 } as const;
 
-export function withRenamedField(endpoint: keyof typeof RENAMES, body: unknown): unknown {
+function renamer(endpoint: keyof typeof RENAMES): (item: Record<string, unknown>) => Record<string, unknown> {
   const { inAttributes, from, to } = RENAMES[endpoint];
-  const rename = (item: Record<string, unknown>): Record<string, unknown> =>
+  return (item) =>
     inAttributes ? { ...item, attributes: renameKey(item.attributes as Record<string, unknown>, from, to) } : renameKey(item, from, to);
-  if (Array.isArray(body)) return body.map(rename);
-  const document = body as { data: Array<Record<string, unknown>> };
-  return { ...document, data: document.data.map(rename) };
+}
+
+/** Applies `change` to the item list of a body: a bare array, JSON:API `data` or the feed's `calls`. */
+function mapItems(body: unknown, change: (items: Array<Record<string, unknown>>) => unknown[]): unknown {
+  if (Array.isArray(body)) return change(body);
+  const document = body as Record<string, unknown>;
+  const key = Array.isArray(document.data) ? "data" : "calls";
+  return { ...document, [key]: change(document[key] as Array<Record<string, unknown>>) };
+}
+
+export function withRenamedField(endpoint: keyof typeof RENAMES, body: unknown): unknown {
+  return mapItems(body, (items) => items.map(renamer(endpoint)));
+}
+
+/** Every third item (the 2nd, 5th, …) loses the field its parser relies on, and a null leads the list. */
+export function withMalformedItems(endpoint: keyof typeof RENAMES, body: unknown): unknown {
+  const rename = renamer(endpoint);
+  return mapItems(body, (items) => (items.length === 0 ? items : [null, ...items.map((item, i) => (i % 3 === 1 ? rename(item) : item))]));
 }
 
 function renameKey(record: Record<string, unknown>, from: string, to: string): Record<string, unknown> {

@@ -176,13 +176,13 @@ begin
     return;
   end if;
   perform cron.schedule('peakwatch-poller', '* * * * *',
-    $job$select peakwatch.invoke_function('poller', '{"trigger": "cron"}')$job$);
+    $job$select peakwatch.invoke_function('poller', '{"trigger": "cron", "async": true}')$job$);
   perform cron.schedule('peakwatch-tracker', '* * * * *',
     $job$select peakwatch.invoke_function('tracker', '{"trigger": "cron", "async": true}')$job$);
   perform cron.schedule('peakwatch-orchestrator', '* * * * *',
     $job$select peakwatch.invoke_function('orchestrator', '{"trigger": "cron", "async": true}')$job$);
   perform cron.schedule('peakwatch-token-refresh', '*/5 * * * *',
-    $job$select peakwatch.invoke_function('token-refresh', '{"trigger": "cron"}')$job$);
+    $job$select peakwatch.invoke_function('token-refresh', '{"trigger": "cron"}', 30000)$job$);
   perform cron.schedule('peakwatch-collect-invocations', '* * * * *',
     $job$select peakwatch.collect_invocation_results()$job$);
   perform cron.schedule('peakwatch-housekeeping', '23 3 * * *',

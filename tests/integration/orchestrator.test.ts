@@ -48,6 +48,7 @@ describe("orchestrator", () => {
     const counts = await runOrchestrator(db.sql, invoke(), { dryRun: false });
     expect(counts).toMatchObject({ staleFunctions: 1, healed: 1 });
     expect(called("poller")).toHaveLength(1);
+    expect(JSON.parse(called("poller")[0]!.body)).toEqual({ trigger: "orchestrator", async: true });
     expect(called("tracker")).toHaveLength(0);
   });
 

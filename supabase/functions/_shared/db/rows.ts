@@ -13,3 +13,5 @@ export type ClaimedToken = Fn<"claim">["Returns"][number];
 export type FailedToken = Fn<"fail">["Returns"][number];
 export type Backlog = Fn<"backlog">["Returns"][number];
 export type FunctionArgs<Name extends keyof Schema["Functions"]> = Fn<Name>["Args"];
+export type ClaimedSource = Fn<"claim_sources">["Returns"][number];
+export type IngestedBatch = Fn<"ingest_calls">["Returns"][number];

@@ -30,6 +30,7 @@ export type OrchestratorCounts = Record<string, number>;
 /** Bodies for functions the orchestrator starts: asynchronous where the function supports it. */
 const healBody: Record<string, Record<string, unknown>> = {
   tracker: { trigger: "orchestrator", async: true },
+  poller: { trigger: "orchestrator", async: true },
 };
 
 export async function runOrchestrator(

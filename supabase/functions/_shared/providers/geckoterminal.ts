@@ -37,6 +37,12 @@ export function toGeckoNetwork(chain: string): string | null {
   return NETWORKS.get(chain) ?? null;
 }
 
+/** Our chain id for a GeckoTerminal network id, or null when there is no mapping. */
+export function fromGeckoNetwork(network: string): string | null {
+  for (const [chain, id] of NETWORKS) if (id === network) return chain;
+  return null;
+}
+
 const numericString = z.string().nullish();
 
 /** One resource of `GET /networks/{network}/tokens/multi/{addresses}` (JSON:API). */
