@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminClient } from "../dev/lib/postgres.ts";
 import { readStackSettings } from "../dev/lib/settings.ts";
-import { createBenchDatabase, dropBenchDatabase } from "./queue/database.ts";
+import { createBenchDatabase, dropBenchDatabase } from "../dev/lib/scratch-database.ts";
 import type { DrainConfig, DrainResult } from "./queue/drain.ts";
 import { benchGraphile } from "./queue/graphile.ts";
 import { benchBacklog, benchPeakwatch } from "./queue/peakwatch.ts";

@@ -1,11 +1,14 @@
 /**
- * Writes supabase/functions/_shared/db/database.types.ts from the migrated database with
- * `supabase gen types`. With --check it compares instead and exits 1 when the file is stale.
+ * Writes supabase/functions/_shared/db/database.types.ts with `supabase gen types` from a scratch
+ * database built from the migration files alone (so a hand-edited dev database cannot leak into
+ * the types). With --check it compares instead and exits 1 when the file is stale.
  */
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { readStackSettings } from "./lib/settings.ts";
-import { generateTypes, repoRoot } from "./lib/supabase-cli.ts";
+import { adminClient, bootstrapDatabase } from "./lib/postgres.ts";
+import { databaseUrl, readStackSettings } from "./lib/settings.ts";
+import { generateTypes, pushMigrations, repoRoot } from "./lib/supabase-cli.ts";
 
 export const typesPath = path.join(repoRoot, "supabase/functions/_shared/db/database.types.ts");
 
@@ -15,12 +18,26 @@ export function renderTypes(dbUrl: string): string {
   return `${HEADER}\n${generateTypes(dbUrl).trimEnd()}\n`;
 }
 
+async function typesFromMigrations(): Promise<string> {
+  const { adminUrl } = readStackSettings();
+  const name = `pw_types_${randomBytes(4).toString("hex")}`;
+  const admin = adminClient(adminUrl);
+  try {
+    await admin.unsafe(`create database ${name}`);
+    const url = databaseUrl(adminUrl, name);
+    await bootstrapDatabase(url);
+    pushMigrations(url);
+    return renderTypes(url);
+  } finally {
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { dbUrl } = readStackSettings();
-  const fresh = renderTypes(dbUrl);
+  const fresh = await typesFromMigrations();
   if (process.argv.includes("--check")) {
-    const current = readFileSync(typesPath, "utf8");
-    if (current !== fresh) {
+    if (readFileSync(typesPath, "utf8") !== fresh) {
       console.error("gen:types: database.types.ts is stale; run `npm run gen:types` and commit the result");
       process.exit(1);
     }

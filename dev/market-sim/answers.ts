@@ -32,7 +32,7 @@ export function dexTokens(world: World, chain: string, addresses: string[], elap
   }
   const pairs: Array<Record<string, unknown>> = [];
   const seen = new Set<string>();
-  const onChain = listed(world, elapsedMs, chain);
+  const onChain = listedAmong(world, elapsedMs, candidates(world, chain, addresses));
   for (const address of addresses) {
     for (const { token, snap } of onChain) {
       for (const pair of token.pairs) {
@@ -57,7 +57,7 @@ export function geckoTokens(world: World, network: string, addresses: string[], 
   const chain = chainOf(network);
   if (chain === null) return notFound();
   if (addresses.length > MAX_ADDRESSES) return jsonApiError(400, "Exceeded maximum number of addresses");
-  const known = listed(world, elapsedMs, chain);
+  const known = listedAmong(world, elapsedMs, candidates(world, chain, addresses));
   const data = addresses.flatMap((address) => {
     const hit = known.find(({ token }) => sameAddress(token.address, address));
     return hit ? [geckoToken(hit.token, hit.snap, network)] : [];
@@ -84,6 +84,24 @@ function listed(world: World, elapsedMs: number, chain?: string): Listed[] {
     .filter((token) => chain === undefined || token.chain === chain)
     .map((token) => ({ token, snap: world.market.snapshot(token, elapsedMs) }))
     .filter(({ snap }) => snap.listed);
+}
+
+/**
+ * Tokens on `chain` that may match one of `addresses`, as base or through a pair's counter, in
+ * universe order. A superset of the exact (sameAddress) matches, so answers are unchanged; it keeps
+ * a request O(tokens on the chain) with no snapshot or pair view for tokens nobody asked about.
+ */
+function candidates(world: World, chain: string, addresses: string[]): SimToken[] {
+  const wanted = new Set(addresses.map((address) => address.toLowerCase()));
+  return world.tokens.filter(
+    (token) =>
+      token.chain === chain &&
+      (wanted.has(token.address.toLowerCase()) || token.pairs.some((pair) => wanted.has(pair.counter.address.toLowerCase()))),
+  );
+}
+
+function listedAmong(world: World, elapsedMs: number, tokens: SimToken[]): Listed[] {
+  return tokens.map((token) => ({ token, snap: world.market.snapshot(token, elapsedMs) })).filter(({ snap }) => snap.listed);
 }
 
 function chainOf(network: string): string | null {

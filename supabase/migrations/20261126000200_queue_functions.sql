@@ -98,7 +98,8 @@ create function peakwatch.claim(
   p_worker text,
   p_limit integer,
   p_lease interval,
-  p_chains text[] default null
+  p_chains text[] default null,
+  p_one_chain boolean default false
 )
 returns table (
   token_id bigint,
@@ -116,6 +117,7 @@ as $$
 declare
   v_remaining integer := p_limit;
   v_got integer;
+  v_chain text;
 begin
   perform peakwatch.check_worker('claim', p_worker);
   if p_limit is null or p_limit not between 1 and 10000 then
@@ -127,21 +129,62 @@ begin
       message = format('claim: lease must be positive and at most 1 hour (got %s)', coalesce(p_lease::text, 'null'));
   end if;
 
+  -- With p_one_chain the batch stays on the chain of the row that would be claimed first, so a
+  -- provider request (one chain, up to 30 addresses) goes out full instead of split per chain.
+  if p_one_chain then
+    select q.chain into v_chain
+    from peakwatch.queue q
+    where q.priority = 0 and q.dead_lettered_at is null and q.due_at <= now()
+      and (p_chains is null or q.chain = any (p_chains))
+    order by q.due_at desc
+    limit 1;
+    for v_priority in 1..2 loop
+      exit when v_chain is not null;
+      select q.chain into v_chain
+      from peakwatch.queue q
+      where q.priority = v_priority and q.dead_lettered_at is null and q.due_at <= now()
+        and (p_chains is null or q.chain = any (p_chains))
+      order by q.due_at
+      limit 1;
+    end loop;
+    if v_chain is null then
+      return;
+    end if;
+  end if;
+
   -- One exact index range per priority level, so rows leased or backing off at a higher
-  -- priority are never scanned past on the way to due rows.
+  -- priority are never scanned past on the way to due rows. Never-checked tokens (priority 0)
+  -- go newest first: a fresh call is priced within seconds even behind a backlog of older ones.
   for v_priority in 0..2 loop
     exit when v_remaining <= 0;
     return query
       with picked as (
-        select q.token_id
-        from peakwatch.queue q
-        where q.priority = v_priority
-          and q.dead_lettered_at is null
-          and q.due_at <= now()
-          and (p_chains is null or q.chain = any (p_chains))
-        order by q.due_at
-        limit v_remaining
-        for update skip locked
+        -- the ordering is chosen in the subqueries, so each stays one index range scan
+        select n.token_id from (
+          select q.token_id
+          from peakwatch.queue q
+          where v_priority = 0 and q.priority = 0
+            and q.dead_lettered_at is null
+            and q.due_at <= now()
+            and (p_chains is null or q.chain = any (p_chains))
+            and (v_chain is null or q.chain = v_chain)
+          order by q.due_at desc
+          limit v_remaining
+          for update skip locked
+        ) n
+        union all
+        select o.token_id from (
+          select q.token_id
+          from peakwatch.queue q
+          where v_priority > 0 and q.priority = v_priority
+            and q.dead_lettered_at is null
+            and q.due_at <= now()
+            and (p_chains is null or q.chain = any (p_chains))
+            and (v_chain is null or q.chain = v_chain)
+          order by q.due_at
+          limit v_remaining
+          for update skip locked
+        ) o
       ), claimed as (
         update peakwatch.queue q
         set due_at = now() + p_lease,

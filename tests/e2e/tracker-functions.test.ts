@@ -78,9 +78,10 @@ describe("tracker served by real Deno at /functions/v1/tracker", () => {
     await simFault("dexscreener", "timeout");
     await simFault("geckoterminal", "timeout");
     const hanging = post({ timeBudgetMs: 30_000 }).catch(() => null);
+    // the tracker claims a batch (one chain's tokens) and hangs on the silent upstream
     for (let i = 0; i < 100; i++) {
       const [row] = await db.sql<{ held: number }[]>`select count(claimed_by)::int as held from peakwatch.queue`;
-      if (row!.held === 12) break;
+      if (row!.held > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     server.process.kill("SIGKILL");
@@ -88,7 +89,8 @@ describe("tracker served by real Deno at /functions/v1/tracker", () => {
     const [held] = await db.sql<{ held: number; priced: number }[]>`
       select count(q.claimed_by)::int as held, count(t.last_priced_at)::int as priced
       from peakwatch.queue q join peakwatch.tokens t on t.id = q.token_id`;
-    expect(held).toEqual({ held: 12, priced: 0 });
+    expect(held!.held).toBeGreaterThan(0);
+    expect(held!.priced).toBe(0);
 
     await simFault("dexscreener", "none");
     await simFault("geckoterminal", "none");

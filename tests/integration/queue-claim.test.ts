@@ -64,6 +64,26 @@ describe("claim", () => {
     expect(order).toEqual([fresh, oldRefresh, newRefresh, slow]);
   });
 
+  it("never-checked tokens go newest first, so a fresh call is not stuck behind a backlog", async () => {
+    const ids = await insertTokens(db.sql, 5);
+    await db.sql`update peakwatch.queue q set due_at = now() - make_interval(secs => 100 - x.n)
+      from (select token_id, row_number() over (order by token_id) as n from peakwatch.queue) x where q.token_id = x.token_id`;
+    // ids[4] was queued last (due 96 s ago), ids[0] first (due 100 s ago)
+    const claimed = await claim(db.sql, { worker: "w", limit: 2, leaseSeconds: 60 });
+    expect(claimed.map((row) => row.token_id).sort((a, b) => a - b)).toEqual([ids[3], ids[4]]);
+  });
+
+  it("with one chain per batch, a batch holds the first row's chain only, so provider requests go out full", async () => {
+    await insertTokens(db.sql, 4, "solana");
+    await insertTokens(db.sql, 4, "base", "0xbase");
+    const first = await claim(db.sql, { worker: "w", limit: 10, leaseSeconds: 60, oneChain: true });
+    const second = await claim(db.sql, { worker: "w", limit: 10, leaseSeconds: 60, oneChain: true });
+    expect(first).toHaveLength(4);
+    expect(new Set(first.map((row) => row.chain)).size).toBe(1);
+    expect(second).toHaveLength(4);
+    expect(second[0]!.chain).not.toBe(first[0]!.chain);
+  });
+
   it("rows not yet due and dead-lettered rows are not claimed", async () => {
     const [later, dead, due] = await insertTokens(db.sql, 3);
     await db.sql`update peakwatch.queue set due_at = now() + interval '5 minutes' where token_id = ${later!}`;

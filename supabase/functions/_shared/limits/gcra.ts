@@ -36,21 +36,27 @@ export interface RateLimiter {
  * n - 1 < W/T + burst ≤ ratePerMinute·W/60 s + burst: with W = 60 s at most ratePerMinute + burst
  * requests (for an integer rate), however many callers share the key — the script is atomic and
  * reads the clock from Redis (TIME), so caller clocks never enter.
+ * acquire() reserves: when the next slot is at most maxWait away it takes it at once (TAT moves on
+ * as if the request were made at now + wait) and the caller sleeps until then. A reservation is the
+ * same decision the check would make at now + wait, so the bound holds; callers are served in the
+ * order they asked (no polling, no herd waking at the same instant, no caller starved by others).
  */
 const GCRA = luaScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local tolerance = interval * tonumber(ARGV[2])
+local max_wait = tonumber(ARGV[3])
 local stored = redis.call('GET', KEYS[1])
 local tat = now
 if stored then tat = math.max(tonumber(stored), now) end
-if tat - now >= tolerance then
-  return {0, tat - tolerance - now + 1}
+local wait = math.max(0, tat - tolerance - now + 1)
+if max_wait >= 0 and wait > max_wait then
+  return {0, wait}
 end
 tat = tat + interval
 redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
-return {1, 0}
+return {1, wait}
 `);
 
 function validate(options: RateLimitOptions): void {
@@ -65,21 +71,24 @@ export function createRateLimiter(redis: Redis, options: RateLimitOptions): Rate
   validate(options);
   const intervalUs = Math.ceil(60_000_000 / options.ratePerMinute);
 
+  const reserve = async (maxWaitUs: number): Promise<{ reserved: boolean; waitUs: number }> => {
+    const [reserved, waitUs] = (await evalScript(redis, GCRA, [options.key], [intervalUs, options.burst, maxWaitUs])) as [number, number];
+    return { reserved: reserved === 1, waitUs };
+  };
+
   const tryAcquire = async (): Promise<RateLimitDecision> => {
-    const [allowed, retryAfterUs] = (await evalScript(redis, GCRA, [options.key], [intervalUs, options.burst])) as [number, number];
-    return { allowed: allowed === 1, retryAfterMs: Math.ceil(retryAfterUs / 1000) };
+    const { reserved, waitUs } = await reserve(0);
+    return { allowed: reserved, retryAfterMs: reserved ? 0 : Math.ceil(waitUs / 1000) };
   };
 
   const acquire = async (signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> => {
-    const started = performance.now();
-    for (;;) {
-      signal?.throwIfAborted();
-      const decision = await tryAcquire();
-      if (decision.allowed) return true;
-      // Other callers may take the slot we wake for; then we simply wait for the next one.
-      if (performance.now() - started + decision.retryAfterMs > maxWaitMs) return false;
-      await sleep(decision.retryAfterMs, signal);
-    }
+    signal?.throwIfAborted();
+    const maxWaitUs = Number.isFinite(maxWaitMs) ? Math.max(0, Math.floor(maxWaitMs * 1000)) : -1;
+    const { reserved, waitUs } = await reserve(maxWaitUs);
+    if (!reserved) return false;
+    // An abort while waiting gives up a reserved slot: the quota is wasted, never exceeded.
+    if (waitUs > 0) await sleep(Math.ceil(waitUs / 1000), signal);
+    return true;
   };
 
   return { tryAcquire, acquire };

@@ -6,6 +6,8 @@ export interface ClaimOptions {
   limit: number;
   leaseSeconds: number;
   chains?: string[];
+  /** Keep the batch on one chain (the chain of the most urgent due row). */
+  oneChain?: boolean;
 }
 
 /** Leases up to `limit` due tokens: never-checked first, then the most overdue (SKIP LOCKED). */
@@ -18,6 +20,6 @@ export async function claim(sql: Sql, options: ClaimOptions): Promise<ClaimedTok
   };
   return await sql<ClaimedToken[]>`
     select * from peakwatch.claim(
-      ${args.p_worker}, ${args.p_limit}::int, ${args.p_lease}::interval, ${args.p_chains ?? null}::text[]
+      ${args.p_worker}, ${args.p_limit}::int, ${args.p_lease}::interval, ${args.p_chains ?? null}::text[], ${options.oneChain ?? false}::boolean
     )`;
 }

@@ -69,7 +69,8 @@ export async function callLane(
     await lane.breaker.recordSuccess();
     return result;
   } catch (error) {
-    if (!(error instanceof LaneUnavailableError)) await lane.breaker.recordFailure();
+    // Our own shutdown says nothing about the provider.
+    if (!(error instanceof LaneUnavailableError) && !options.signal.aborted) await lane.breaker.recordFailure();
     throw error;
   }
 }

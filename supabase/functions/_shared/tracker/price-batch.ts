@@ -126,7 +126,9 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const primaryFailed = errors.messages.length > 0;
 
   const unpriced = addresses.filter((a) => known.get(a)?.outcome !== "priced");
-  if (unpriced.length > 0 && fallback && toGeckoNetwork(chain) !== null) {
+  // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
+  const aborted = ctx.signal.aborted;
+  if (unpriced.length > 0 && fallback && !aborted && toGeckoNetwork(chain) !== null) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
       const result = await callLane(fallback, chain, unpriced, {
@@ -150,8 +152,8 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
       if (liquidityUsd !== null && liquidityUsd < ctx.liquidityFloorUsd) {
         out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${liquidityUsd} below floor` });
       } else out.checks.push(pricedCheck(token, outcome.quote, observedAt));
-    } else if (!definitivelyMissing && (errors.messages.length === 0 || errors.onlyThrottled)) {
-      // Only our own rate limit ran out of time: hand the token back without counting an attempt.
+    } else if (!definitivelyMissing && (errors.messages.length === 0 || errors.onlyThrottled || aborted)) {
+      // Only our own rate limit ran out of time, or we are shutting down: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
     } else if (!definitivelyMissing) {
       out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") });

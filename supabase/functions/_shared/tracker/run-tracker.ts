@@ -11,6 +11,8 @@ import { emptyStats, type TrackerStats } from "./stats.ts";
 
 export interface TrackerSettings {
   batchSize: number;
+  /** Claim one chain per batch, so each provider request carries a full 30 addresses. */
+  oneChainPerBatch: boolean;
   leaseSeconds: number;
   idlePollMs: number;
   /** Stop claiming when less than this is left of the budget: a batch must finish and be written. */
@@ -22,6 +24,7 @@ export interface TrackerSettings {
 
 export const defaultTrackerSettings: TrackerSettings = {
   batchSize: 90,
+  oneChainPerBatch: true,
   leaseSeconds: 90,
   idlePollMs: 500,
   reserveMs: 4_000,
@@ -62,6 +65,7 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
       limit: Math.min(settings.batchSize, limit - stats.claimed),
       leaseSeconds: settings.leaseSeconds,
       chains: run.chains,
+      oneChain: settings.oneChainPerBatch,
     });
     if (batch.length === 0) {
       // an abort ends the wait early; the loop condition then stops the run

@@ -1,8 +1,8 @@
-import { adminClient, bootstrapDatabase } from "../../dev/lib/postgres.ts";
-import { databaseUrl } from "../../dev/lib/settings.ts";
-import { pushMigrations } from "../../dev/lib/supabase-cli.ts";
+import { adminClient, bootstrapDatabase } from "./postgres.ts";
+import { databaseUrl } from "./settings.ts";
+import { pushMigrations } from "./supabase-cli.ts";
 
-/** A throw-away database with the real migrations applied, so the bench never touches dev data. */
+/** A throw-away database with the real migrations applied, so benchmarks and tools never touch dev data. */
 export async function createBenchDatabase(adminUrl: string, name: string): Promise<string> {
   await dropBenchDatabase(adminUrl, name);
   const admin = adminClient(adminUrl);
