@@ -334,6 +334,8 @@ returns table (
 )
 language plpgsql
 stable
+-- JIT compilation costs more than the whole index walk here
+set jit = off
 set search_path = ''
 as $$
 declare

@@ -83,7 +83,7 @@ describe("API exposure", () => {
     const [privileges] = await db.sql<{ schema: boolean; table: boolean; fn: boolean }[]>`
       select has_schema_privilege(${role}, 'peakwatch', 'usage') as schema,
              has_table_privilege(${role}, 'peakwatch.tokens', 'select') as table,
-             has_function_privilege(${role}, 'peakwatch.claim(text, integer, interval, text[])', 'execute') as fn`;
+             has_function_privilege(${role}, 'peakwatch.claim(text, integer, interval, text[], boolean)', 'execute') as fn`;
     expect(privileges).toEqual({ schema: false, table: false, fn: false });
     await expect(
       db.sql.begin(async (tx) => {

@@ -6,6 +6,65 @@ export type Json = string | number | boolean | null | {
 export type Database = {
   "peakwatch": {
     Tables: {
+      "alert_state": {
+        Row: {
+          "check_key": string;
+          "notified_at": string | null;
+          "since": string;
+          "status": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "check_key": string;
+          "notified_at"?: string | null;
+          "since"?: string;
+          "status": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "check_key"?: string;
+          "notified_at"?: string | null;
+          "since"?: string;
+          "status"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "ath_notifications": {
+        Row: {
+          "call_id": number;
+          "multiple": number;
+          "notified_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "call_id": number;
+          "multiple": number;
+          "notified_at"?: string;
+        };
+        Update: {
+          "call_id"?: number;
+          "multiple"?: number;
+          "notified_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "ath_notifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
+            referencedRelation: "call_performance";
+            referencedColumns: ["call_id"];
+          },
+          {
+            foreignKeyName: "ath_notifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
+            referencedRelation: "calls";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "calls": {
         Row: {
           "ath_at": string | null;
@@ -58,6 +117,13 @@ export type Database = {
             foreignKeyName: "calls_source_id_fkey";
             columns: ["source_id"];
             isOneToOne: false;
+            referencedRelation: "source_flow";
+            referencedColumns: ["source_id"];
+          },
+          {
+            foreignKeyName: "calls_source_id_fkey";
+            columns: ["source_id"];
+            isOneToOne: false;
             referencedRelation: "sources";
             referencedColumns: ["id"];
           },
@@ -69,6 +135,160 @@ export type Database = {
             referencedColumns: ["id"];
           },
         ];
+      };
+      "copycat_tokens": {
+        Row: {
+          "flagged_at": string;
+          "ticker": string;
+          "token_id": number;
+          "window_start": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "flagged_at"?: string;
+          "ticker": string;
+          "token_id": number;
+          "window_start": string;
+        };
+        Update: {
+          "flagged_at"?: string;
+          "ticker"?: string;
+          "token_id"?: number;
+          "window_start"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "copycat_tokens_token_id_fkey";
+            columns: ["token_id"];
+            isOneToOne: false;
+            referencedRelation: "tokens";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "credential_refresh_tokens": {
+        Row: {
+          "name": string;
+          "rotated_at": string;
+          "seed_fingerprint": string;
+          "token": string;
+          "version": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "name": string;
+          "rotated_at"?: string;
+          "seed_fingerprint": string;
+          "token": string;
+          "version"?: number;
+        };
+        Update: {
+          "name"?: string;
+          "rotated_at"?: string;
+          "seed_fingerprint"?: string;
+          "token"?: string;
+          "version"?: number;
+        };
+        Relationships: [];
+      };
+      "credential_status": {
+        Row: {
+          "consecutive_failures": number;
+          "expires_at": string | null;
+          "last_checked_at": string;
+          "last_error": string | null;
+          "last_error_at": string | null;
+          "last_outcome": string;
+          "last_refreshed_at": string | null;
+          "name": string;
+          "strategy": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "consecutive_failures"?: number;
+          "expires_at"?: string | null;
+          "last_checked_at": string;
+          "last_error"?: string | null;
+          "last_error_at"?: string | null;
+          "last_outcome": string;
+          "last_refreshed_at"?: string | null;
+          "name": string;
+          "strategy": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "consecutive_failures"?: number;
+          "expires_at"?: string | null;
+          "last_checked_at"?: string;
+          "last_error"?: string | null;
+          "last_error_at"?: string | null;
+          "last_outcome"?: string;
+          "last_refreshed_at"?: string | null;
+          "name"?: string;
+          "strategy"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "credentials": {
+        Row: {
+          "config": NonNullable<Json>;
+          "created_at": string;
+          "enabled": boolean;
+          "name": string;
+          "strategy": string;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "config"?: NonNullable<Json>;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "name": string;
+          "strategy": string;
+          "updated_at"?: string;
+        };
+        Update: {
+          "config"?: NonNullable<Json>;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "name"?: string;
+          "strategy"?: string;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "invocations": {
+        Row: {
+          "error": string | null;
+          "function_name": string;
+          "outcome": string;
+          "request_id": number;
+          "requested_at": string;
+          "resolved_at": string | null;
+          "status_code": number | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "error"?: string | null;
+          "function_name": string;
+          "outcome"?: string;
+          "request_id": number;
+          "requested_at"?: string;
+          "resolved_at"?: string | null;
+          "status_code"?: number | null;
+        };
+        Update: {
+          "error"?: string | null;
+          "function_name"?: string;
+          "outcome"?: string;
+          "request_id"?: number;
+          "requested_at"?: string;
+          "resolved_at"?: string | null;
+          "status_code"?: number | null;
+        };
+        Relationships: [];
       };
       "queue": {
         Row: {
@@ -155,6 +375,80 @@ export type Database = {
         };
         Relationships: [];
       };
+      "settings": {
+        Row: {
+          "key": string;
+          "updated_at": string;
+          "value": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "key": string;
+          "updated_at"?: string;
+          "value": string;
+        };
+        Update: {
+          "key"?: string;
+          "updated_at"?: string;
+          "value"?: string;
+        };
+        Relationships: [];
+      };
+      "source_counters": {
+        Row: {
+          "copycats": number;
+          "duplicates": number;
+          "errors": number;
+          "fetched": number;
+          "minute": string;
+          "new_calls": number;
+          "new_tokens": number;
+          "polls": number;
+          "rejected": number;
+          "source_id": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "copycats"?: number;
+          "duplicates"?: number;
+          "errors"?: number;
+          "fetched"?: number;
+          "minute": string;
+          "new_calls"?: number;
+          "new_tokens"?: number;
+          "polls"?: number;
+          "rejected"?: number;
+          "source_id": number;
+        };
+        Update: {
+          "copycats"?: number;
+          "duplicates"?: number;
+          "errors"?: number;
+          "fetched"?: number;
+          "minute"?: string;
+          "new_calls"?: number;
+          "new_tokens"?: number;
+          "polls"?: number;
+          "rejected"?: number;
+          "source_id"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "source_counters_source_id_fkey";
+            columns: ["source_id"];
+            isOneToOne: false;
+            referencedRelation: "source_flow";
+            referencedColumns: ["source_id"];
+          },
+          {
+            foreignKeyName: "source_counters_source_id_fkey";
+            columns: ["source_id"];
+            isOneToOne: false;
+            referencedRelation: "sources";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "sources": {
         Row: {
           "config": NonNullable<Json>;
@@ -164,6 +458,7 @@ export type Database = {
           "id": number;
           "kind": string;
           "last_error": string | null;
+          "last_error_at": string | null;
           "last_polled_at": string | null;
           "last_success_at": string | null;
           "name": string;
@@ -180,6 +475,7 @@ export type Database = {
           "id"?: never;
           "kind": string;
           "last_error"?: string | null;
+          "last_error_at"?: string | null;
           "last_polled_at"?: string | null;
           "last_success_at"?: string | null;
           "name": string;
@@ -195,6 +491,7 @@ export type Database = {
           "id"?: never;
           "kind"?: string;
           "last_error"?: string | null;
+          "last_error_at"?: string | null;
           "last_polled_at"?: string | null;
           "last_success_at"?: string | null;
           "name"?: string;
@@ -295,8 +592,48 @@ export type Database = {
         ComputedFields: never;
         Relationships: [];
       };
+      "copycat_tickers": {
+        Row: {
+          "addresses": (string)[] | null;
+          "first_window_start": string | null;
+          "last_flagged_at": string | null;
+          "ticker": string;
+          "tokens": number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
+      "source_flow": {
+        Row: {
+          "calls_last_hour": number | null;
+          "calls_priced_last_hour": number | null;
+          "duplicates_last_hour": number | null;
+          "enabled": boolean;
+          "errors_last_hour": number | null;
+          "fetched_last_hour": number | null;
+          "kind": string;
+          "last_error": string | null;
+          "last_error_at": string | null;
+          "last_polled_at": string | null;
+          "last_success_at": string | null;
+          "name": string;
+          "new_tokens_last_hour": number | null;
+          "oldest_unpriced_call_at": string | null;
+          "polls_last_hour": number | null;
+          "rejected_last_hour": number | null;
+          "source_id": number;
+          "tokens_called_last_hour": number | null;
+          "tokens_priced_last_hour": number | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
     };
     Functions: {
+      "address_problem": {
+        Args: { "p_address": string; "p_chain": string };
+        Returns: string;
+      };
       "backlog": {
         Args: Record<PropertyKey, never>;
         Returns: {
@@ -315,6 +652,21 @@ export type Database = {
       "backoff_delay": {
         Args: { "p_attempt": number; "p_base": string; "p_cap": string };
         Returns: string;
+      };
+      "call_rows": {
+        Args: { "p_calls": Json };
+        Returns: {
+          "address": string;
+          "called_at": string;
+          "chain": string;
+          "entry_market_cap_usd": number;
+          "entry_price_usd": number;
+          "external_id": string;
+          "group_name": string;
+          "i": number;
+          "problem": string;
+          "ticker": string;
+        }[];
       };
       "check_batch": {
         Args: { "p_fn": string; "p_token_ids": (number)[] };
@@ -345,6 +697,7 @@ export type Database = {
           "p_chains"?: (string)[];
           "p_lease": string;
           "p_limit": number;
+          "p_one_chain"?: boolean;
           "p_worker": string;
         };
         Returns: {
@@ -356,6 +709,21 @@ export type Database = {
           "status": string;
           "token_id": number;
         }[];
+      };
+      "claim_sources": {
+        Args: { "p_lease": string; "p_limit": number; "p_name"?: string };
+        Returns: {
+          "config": Json;
+          "cursor": string;
+          "id": number;
+          "kind": string;
+          "name": string;
+          "poll_interval_seconds": number;
+        }[];
+      };
+      "collect_invocation_results": {
+        Args: Record<PropertyKey, never>;
+        Returns: number;
       };
       "complete": {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
@@ -385,7 +753,98 @@ export type Database = {
           "token_id": number;
         }[];
       };
+      "finish_poll": {
+        Args: {
+          "p_error"?: string;
+          "p_more"?: boolean;
+          "p_outcome": string;
+          "p_source_id": number;
+        };
+        Returns: undefined;
+      };
+      "freshness": {
+        Args: { "p_fail_percent"?: number; "p_grace"?: string };
+        Returns: {
+          "active_count": number;
+          "figures_exact": boolean;
+          "fresh_percent": number;
+          "measured_at": string;
+          "oldest_expected_at": string;
+          "stale_count": number;
+        }[];
+      };
+      "health_queue": {
+        Args: Record<PropertyKey, never>;
+        Returns: {
+          "dead_lettered_count": number;
+          "due_count": number;
+          "due_new_count": number;
+          "figures_exact": boolean;
+          "oldest_due_at": string;
+          "oldest_unprocessed_age_seconds": number;
+          "overdue_max_seconds": number;
+          "overdue_p50_seconds": number;
+          "overdue_p95_seconds": number;
+          "unprocessed_count": number;
+          "unprocessed_exact": boolean;
+        }[];
+      };
+      "health_source_flow": { Args: Record<PropertyKey, never>; Returns: Json };
+      "housekeeping": {
+        Args: {
+          "p_batch"?: number;
+          "p_cron_history_days"?: number;
+          "p_invocations_days"?: number;
+          "p_runs_days"?: number;
+        };
+        Returns: Json;
+      };
+      "ingest_calls": {
+        Args: {
+          "p_calls": Json;
+          "p_cursor"?: string;
+          "p_expected_cursor"?: string;
+          "p_source_id": number;
+          "p_unreadable"?: number;
+        };
+        Returns: {
+          "copycats": number;
+          "cursor_conflict": boolean;
+          "duplicates": number;
+          "new_calls": number;
+          "new_tokens": number;
+          "outcomes": (string)[];
+          "reasons": (string)[];
+          "rejected": number;
+        }[];
+      };
+      "invoke_function": {
+        Args: { "p_body"?: Json; "p_name": string; "p_timeout_ms"?: number };
+        Returns: number;
+      };
       "normalize_address": { Args: { "p_address": string }; Returns: string };
+      "price_expected_by": {
+        Args: { "p_created_at": string; "p_last_priced_at": string };
+        Returns: string;
+      };
+      "recent_calls": {
+        Args: {
+          "p_convert"?: number;
+          "p_min_tokens"?: number;
+          "p_scan"?: number;
+          "p_settle": string;
+          "p_window": string;
+        };
+        Returns: {
+          "calls_ingested": number;
+          "calls_priced": number;
+          "copycats": Json;
+          "figures_exact": boolean;
+          "oldest_unpriced_at": string;
+          "tokens_called": number;
+          "tokens_priced": number;
+        }[];
+      };
       "record_checks": {
         Args: { "p_checks": Json; "p_dead_after"?: number; "p_worker": string };
         Returns: {
@@ -393,9 +852,28 @@ export type Database = {
           "token_id": number;
         }[];
       };
+      "record_credential_checks": {
+        Args: { "p_checks": Json };
+        Returns: number;
+      };
       "refresh_interval": {
         Args: { "p_age": string; "p_status": string };
         Returns: string;
+      };
+      "refresh_token_current": {
+        Args: {
+          "p_name": string;
+          "p_seed": string;
+          "p_seed_fingerprint": string;
+        };
+        Returns: {
+          "token": string;
+          "version": number;
+        }[];
+      };
+      "refresh_token_rotate": {
+        Args: { "p_from_version": number; "p_name": string; "p_token": string };
+        Returns: number;
       };
       "release": {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
@@ -414,10 +892,39 @@ export type Database = {
         };
         Returns: undefined;
       };
+      "run_health": {
+        Args: { "p_functions": (string)[]; "p_recent"?: number };
+        Returns: {
+          "consecutive_errors": number;
+          "function_name": string;
+          "last_error": string;
+          "last_error_at": string;
+          "last_outcome": string;
+          "last_started_at": string;
+          "last_success_at": string;
+          "recent_runs": number;
+          "success_age_seconds": number;
+        }[];
+      };
       "run_start": {
         Args: { "p_function": string; "p_trigger"?: string };
         Returns: number;
       };
+      "run_totals": {
+        Args: {
+          "p_function": string;
+          "p_keys": (string)[];
+          "p_limit"?: number;
+          "p_window": string;
+        };
+        Returns: {
+          "error_runs": number;
+          "figures_exact": boolean;
+          "runs": number;
+          "totals": Json;
+        }[];
+      };
+      "secret": { Args: { "p_name": string }; Returns: string };
     };
     Enums: {
       [_ in never]: never;

@@ -38,3 +38,13 @@ export function requireServiceKey(request: Request, keys: readonly string[]): vo
   const presented = presentedKey(request);
   if (!presented || !keys.some((key) => constantTimeEqual(key, presented))) throw unauthorized();
 }
+
+/**
+ * Whether the request carries one of `keys`, without throwing: for public endpoints that show more
+ * to the service key (health). No configured key means nobody gets the detailed view.
+ */
+export function hasServiceKey(request: Request, keys: readonly string[]): boolean {
+  if (keys.length === 0) return false;
+  const presented = presentedKey(request);
+  return presented !== null && keys.some((key) => constantTimeEqual(key, presented));
+}

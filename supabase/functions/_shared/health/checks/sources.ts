@@ -1,0 +1,71 @@
+import { z } from "zod";
+import { type AreaResult, type CheckContext, isoTime, reading } from "../reading.ts";
+import type { HealthCheck } from "../types.ts";
+
+const sourceRow = z.object({
+  name: z.string(),
+  poll_interval_seconds: z.number(),
+  last_success_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+  age_seconds: z.number(),
+});
+
+// health_source_flow(): per enabled source, the poller's counters summed over the last hour.
+const flowRow = z.object({
+  name: z.string(),
+  polls_last_hour: z.number(),
+  errors_last_hour: z.number(),
+  fetched_last_hour: z.number(),
+  calls_last_hour: z.number(),
+  rejected_last_hour: z.number(),
+  last_error: z.string().nullable(),
+});
+
+const clip = (text: string | null) => (text ? `; last error: ${text.slice(0, 300)}` : "");
+
+/**
+ * Per enabled feed source: time since its last successful poll, graded in multiples of its poll
+ * interval; and, once the poller's counters exist, rejected (unparseable) calls and failed polls
+ * over the last hour — the schema-drift signal of a source.
+ */
+export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
+  const [sources, flowRows] = await Promise.all([
+    ctx.sql`
+      select s.name, s.poll_interval_seconds, s.last_success_at, s.last_error,
+             extract(epoch from now() - coalesce(s.last_success_at, s.created_at))::float8 as age_seconds
+      from peakwatch.sources s
+      where s.enabled and s.kind <> 'manual'
+      order by s.name`.then((rows) => z.array(sourceRow).parse(rows)),
+    ctx.sql<{ flow: unknown }[]>`select peakwatch.health_source_flow() as flow`,
+  ]);
+  const flow = flowRows[0]?.flow ?? null;
+  const notes: string[] = [];
+  if (sources.length === 0) notes.push("no feed source is enabled: source checks have nothing to read");
+  const checks: HealthCheck[] = sources.map((s) =>
+    reading(
+      ctx,
+      "sources:lastSuccessAge",
+      Math.max(0, s.age_seconds),
+      (s.last_success_at ? `last successful poll at ${isoTime(s.last_success_at)}` : "never polled successfully") +
+        `; polled every ${s.poll_interval_seconds} s${clip(s.last_error)}`,
+      { componentId: s.name, gradedValue: Math.max(0, s.age_seconds) / s.poll_interval_seconds },
+    )
+  );
+
+  if (flow === null) {
+    notes.push("sources:rejectedCalls and sources:pollErrors skipped: the poller's counters are not installed");
+  } else if (sources.length > 0) {
+    for (const f of z.array(flowRow).parse(flow)) {
+      const inputs = `${f.fetched_last_hour} items fetched in ${f.polls_last_hour} polls over the last hour, ${f.calls_last_hour} new calls`;
+      checks.push(
+        reading(ctx, "sources:rejectedCalls", f.rejected_last_hour, `${f.rejected_last_hour} items rejected; ${inputs}${clip(f.last_error)}`, {
+          componentId: f.name,
+        }),
+        reading(ctx, "sources:pollErrors", f.errors_last_hour, `${f.errors_last_hour} failed polls; ${inputs}${clip(f.last_error)}`, {
+          componentId: f.name,
+        }),
+      );
+    }
+  }
+  return { checks, notes };
+}

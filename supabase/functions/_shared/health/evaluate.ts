@@ -1,0 +1,113 @@
+import type { Sql } from "../db/client.ts";
+import type { Redis } from "../limits/redis.ts";
+import { postgresCheck, redisCheck } from "./checks/connectivity.ts";
+import { credentialChecks } from "./checks/credentials.ts";
+import { cronChecks } from "./checks/cron.ts";
+import { freshnessChecks } from "./checks/freshness.ts";
+import { invocationChecks } from "./checks/invocations.ts";
+import { pipelineChecks } from "./checks/pipeline.ts";
+import { queueChecks } from "./checks/queue.ts";
+import { runChecks } from "./checks/runs.ts";
+import { sourceChecks } from "./checks/sources.ts";
+import type { HealthConfig } from "./config.ts";
+import type { AreaResult, CheckContext } from "./reading.ts";
+import { type HealthCheck, type HealthReport, type HealthSummary, worst } from "./types.ts";
+
+export interface HealthDeps {
+  sql: Sql;
+  redis?: Redis;
+  config: HealthConfig;
+}
+
+type Area = readonly [name: string, run: (ctx: CheckContext) => Promise<AreaResult>];
+
+/** Areas reading Postgres, evaluated concurrently; each is isolated: one failing never hides the others. */
+const DATABASE_AREAS: readonly Area[] = [
+  ["runs", runChecks],
+  ["queue", queueChecks],
+  ["tokens", freshnessChecks],
+  ["pipeline", pipelineChecks],
+  ["sources", sourceChecks],
+  ["invocations", invocationChecks],
+  ["credentials", credentialChecks],
+  ["cron", cronChecks],
+];
+
+class Timeout extends Error {
+  override name = "Timeout";
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Timeout(`no answer within ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** An area that could not be read is itself a failing check, with the reason for the service key only. */
+const failedArea = (area: string, time: string, reason: string): AreaResult => ({
+  checks: [{ name: `${area}:evaluation`, componentType: "component", observedValue: null, observedUnit: "", status: "fail", time, output: reason }],
+});
+
+async function runArea([name, run]: Area, ctx: CheckContext): Promise<AreaResult> {
+  try {
+    return await withTimeout(run(ctx), ctx.config.checkTimeoutMs);
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return failedArea(name, ctx.time, `could not evaluate ${name} checks: ${reason.slice(0, 500)}`);
+  }
+}
+
+/**
+ * Every check, once. Postgres is pinged first (an unreachable database fails every database area at
+ * once instead of N timeouts); the rest run concurrently on the pool, Redis beside them.
+ */
+export async function evaluateHealth(deps: HealthDeps): Promise<HealthReport> {
+  const started = performance.now();
+  const ctx: CheckContext = { ...deps, time: new Date().toISOString() };
+  const ping = await runArea(["postgres", postgresCheck], ctx);
+  const reachable = ping.checks[0]?.observedValue !== null;
+  const results = [
+    ping,
+    ...(await Promise.all([
+      runArea(["redis", redisCheck], ctx),
+      ...DATABASE_AREAS.map((area) =>
+        reachable ? runArea(area, ctx) : Promise.resolve(failedArea(area[0], ctx.time, `not evaluated: ${ping.checks[0]?.output ?? "postgres unreachable"}`))
+      ),
+    ])),
+  ];
+  const checks: HealthCheck[] = results.flatMap((result) => result.checks);
+  const summary: HealthSummary = { lastRun: null, unprocessedTokens: null, averageLag: null };
+  for (const result of results) Object.assign(summary, result.summary);
+  return {
+    status: worst(checks.map((check) => check.status)),
+    time: ctx.time,
+    summary,
+    checks,
+    notes: results.flatMap((result) => result.notes ?? []),
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+  };
+}
+
+/**
+ * Health is public and polled by several checkers: concurrent requests share one evaluation and a
+ * result is reused for `ttlMs`, so the database sees at most one evaluation per interval per isolate.
+ */
+export function cachedEvaluation(evaluate: () => Promise<HealthReport>, ttlMs: number): () => Promise<HealthReport> {
+  let inFlight: Promise<HealthReport> | undefined;
+  let last: { at: number; report: HealthReport } | undefined;
+  return () => {
+    if (last && Date.now() - last.at < ttlMs) return Promise.resolve(last.report);
+    inFlight ??= evaluate()
+      .then((report) => {
+        last = { at: Date.now(), report };
+        return report;
+      })
+      .finally(() => {
+        inFlight = undefined;
+      });
+    return inFlight;
+  };
+}
