@@ -52,6 +52,18 @@ async function main() {
       upstream.DEXSCREENER_BASE_URL = sim.url;
       upstream.GECKOTERMINAL_BASE_URL = sim.geckoterminalUrl;
       log(`SIMULATED market data at ${sim.url} (set PEAKWATCH_UPSTREAM=real for the real APIs)`);
+      // The demo sources of supabase/seed.sql read the simulator; a simulated call group posts a
+      // call every few seconds so the pipeline has something to do.
+      await sql`update peakwatch.sources set enabled = true, config = config || ${sql.json({ url: sim.feedUrl })}
+                where name = 'demo-calls'`;
+      await sql`update peakwatch.sources set enabled = true where name in ('dexscreener-profiles', 'geckoterminal-trending-solana')`;
+      const tokens = sim.tokens().filter((t) => t.kind !== "quote_only");
+      let next = 0;
+      const caller = setInterval(() => {
+        const token = tokens[next++ % tokens.length]!;
+        sim.addFeedCalls([{ chain: token.chain, token_address: token.address, symbol: token.symbol, called_at: new Date().toISOString() }]);
+      }, 5_000);
+      cleanups.push(() => clearInterval(caller));
     }
     const functions = await startFunctionsServer({
       SUPABASE_URL: functionsUrl,
