@@ -1,7 +1,8 @@
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import { readBacklog } from "../../supabase/functions/_shared/queue/backlog.ts";
 
-const FUNCTIONS = ["poller", "tracker", "orchestrator", "token-refresh", "health"];
+// health answers from reads and records no runs; its status is the first line of the view
+const FUNCTIONS = ["poller", "tracker", "orchestrator", "token-refresh"];
 
 export interface Snapshot {
   backlog: Awaited<ReturnType<typeof readBacklog>>;
