@@ -19,6 +19,8 @@ const optionalUrl = z.url().optional();
 export const sharedEnv = z.object({
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL"),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").default("redis://127.0.0.1:6379"),
+  /** Redis key prefix; every instance sharing a quota, breaker or credential uses the same one. */
+  PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   DEXSCREENER_BASE_URL: optionalUrl,
   GECKOTERMINAL_BASE_URL: optionalUrl,
 });

@@ -10,7 +10,6 @@ import { buildRegistry, cachedRegistry, entriesFromDatabase, entriesFromEnv } fr
 import { createCredentialStore, type CredentialStore, type GetTokenOptions } from "./store.ts";
 
 export const credentialsEnv = sharedEnv.extend({
-  PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   /** JSON {"<name>": {"strategy": "...", ...non-secret config}}, beside the rows of peakwatch.credentials. */
   PEAKWATCH_CREDENTIALS: z.string().optional(),
   CREDENTIALS_REFRESH_MARGIN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(600),

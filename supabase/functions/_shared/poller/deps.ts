@@ -11,7 +11,6 @@ import type { SourceDeps } from "../sources/reader.ts";
 import type { PollerDeps } from "./handler.ts";
 
 const pollerEnv = sharedEnv.extend({
-  PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   POLLER_MAX_SOURCES: z.coerce.number().int().min(1).max(100).default(20),
   POLLER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(120),
 });

@@ -13,7 +13,6 @@ import type { TrackerDeps } from "./handler.ts";
 import type { Lane } from "./lanes.ts";
 
 const trackerEnv = sharedEnv.extend({
-  PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   TRACKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(90),
   TRACKER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(90),
   TRACKER_LIQUIDITY_FLOOR_USD: z.coerce.number().min(0).default(100),
