@@ -22,7 +22,7 @@ import { loadHealthConfig } from "../supabase/functions/_shared/health/config.ts
 import { evaluateHealth } from "../supabase/functions/_shared/health/evaluate.ts";
 import type { AreaResult, CheckContext } from "../supabase/functions/_shared/health/reading.ts";
 import { createRedis } from "../supabase/functions/_shared/limits/redis.ts";
-import { createBenchDatabase, dropBenchDatabase } from "../dev/lib/scratch-database.ts";
+import { createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
 import { fill, rowCounts } from "./health/fill.ts";
 import { time, type Timing } from "./health/measure.ts";
 
@@ -52,12 +52,12 @@ async function main(): Promise<void> {
   const reuse = process.argv.includes("--reuse");
   const watchdog = setTimeout(() => {
     progress(`still running after ${TOTAL_LIMIT_MS / 60_000} minutes; giving up`);
-    void (keep ? Promise.resolve() : dropBenchDatabase(adminUrl, DB_NAME)).finally(() => process.exit(2));
+    void (keep ? Promise.resolve() : dropScratchDatabase(adminUrl, DB_NAME)).finally(() => process.exit(2));
   }, TOTAL_LIMIT_MS);
   watchdog.unref();
 
   const startedAt = new Date().toISOString();
-  const url = reuse ? databaseUrl(adminUrl, DB_NAME) : (progress(`creating database ${DB_NAME} and applying migrations`), await createBenchDatabase(adminUrl, DB_NAME));
+  const url = reuse ? databaseUrl(adminUrl, DB_NAME) : (progress(`creating database ${DB_NAME} and applying migrations`), await createScratchDatabase(adminUrl, DB_NAME));
   const sql = createSql(url, { max: 3, applicationName: "peakwatch-bench-health" });
   const redis = createRedis(redisUrl);
   try {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   } finally {
     redis.disconnect();
     await sql.end({ timeout: 1 });
-    if (!keep) await dropBenchDatabase(adminUrl, DB_NAME);
+    if (!keep) await dropScratchDatabase(adminUrl, DB_NAME);
     clearTimeout(watchdog);
   }
 }

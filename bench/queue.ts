@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { adminClient } from "../dev/lib/postgres.ts";
 import { readStackSettings } from "../dev/lib/settings.ts";
-import { createBenchDatabase, dropBenchDatabase } from "../dev/lib/scratch-database.ts";
+import { createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
 import type { DrainConfig, DrainResult } from "./queue/drain.ts";
 import { benchGraphile } from "./queue/graphile.ts";
 import { benchBacklog, benchPeakwatch } from "./queue/peakwatch.ts";
@@ -41,13 +41,13 @@ async function main(): Promise<void> {
   // The whole run is bounded: past the limit the database is dropped and the process exits.
   const watchdog = setTimeout(() => {
     progress(`still running after ${TOTAL_LIMIT_MS / 60_000} minutes; giving up`);
-    void dropBenchDatabase(adminUrl, DB_NAME).finally(() => process.exit(2));
+    void dropScratchDatabase(adminUrl, DB_NAME).finally(() => process.exit(2));
   }, TOTAL_LIMIT_MS);
   watchdog.unref();
 
   const startedAt = new Date().toISOString();
   progress(`creating database ${DB_NAME} and applying migrations`);
-  const url = await createBenchDatabase(adminUrl, DB_NAME);
+  const url = await createScratchDatabase(adminUrl, DB_NAME);
   try {
     const drainConfig = (): DrainConfig => ({ items: ITEMS, workers: WORKERS, batch: BATCH, deadline: Date.now() + DRAIN_LIMIT_MS });
     const drains: DrainResult[] = [];
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     for (const line of formatReport(report)) console.log(line);
     progress(`figures written to ${path.relative(process.cwd(), writeReport(benchDir, report))}`);
   } finally {
-    await dropBenchDatabase(adminUrl, DB_NAME);
+    await dropScratchDatabase(adminUrl, DB_NAME);
     clearTimeout(watchdog);
   }
 }

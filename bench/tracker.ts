@@ -22,7 +22,7 @@ import { providerLimits } from "../supabase/functions/_shared/limits/gcra.ts";
 import { createRedis, type Redis } from "../supabase/functions/_shared/limits/redis.ts";
 import { sleep } from "../supabase/functions/_shared/limits/sleep.ts";
 import { defaultTrackerSettings, type TrackerSettings } from "../supabase/functions/_shared/tracker/run-tracker.ts";
-import { createBenchDatabase, dropBenchDatabase } from "../dev/lib/scratch-database.ts";
+import { createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
 import { type Fleet, type Invocation, startFleet, totalStats } from "./tracker/fleet.ts";
 import {
   backlogSpecs,
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
         ["trackers", async () => fleet?.stop()],
         ["pool", async () => sql?.end({ timeout: 2 })],
         ["simulator", async () => sim?.close()],
-        ["database", () => dropBenchDatabase(adminUrl, DB_NAME)],
+        ["database", () => dropScratchDatabase(adminUrl, DB_NAME)],
         ["redis keys", () => deleteKeys(redis, keyPrefix)],
         ["logs", () => logs.restore()],
       ];
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const universe = sim.tokens().slice(0, BACKLOG);
 
     progress(`creating database ${DB_NAME} and applying migrations`);
-    const dbUrl = await createBenchDatabase(adminUrl, DB_NAME);
+    const dbUrl = await createScratchDatabase(adminUrl, DB_NAME);
     sql = createSql(dbUrl, { max: 3, applicationName: "bench-tracker" });
     const [server] = await sql<{ version: string }[]>`select current_setting('server_version') as version`;
     const version = server!.version;

@@ -6,9 +6,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { adminClient, bootstrapDatabase } from "./lib/postgres.ts";
-import { databaseUrl, readStackSettings } from "./lib/settings.ts";
-import { generateTypes, pushMigrations, repoRoot } from "./lib/supabase-cli.ts";
+import { createScratchDatabase, dropScratchDatabase } from "./lib/scratch-database.ts";
+import { readStackSettings } from "./lib/settings.ts";
+import { generateTypes, repoRoot } from "./lib/supabase-cli.ts";
 
 export const typesPath = path.join(repoRoot, "supabase/functions/_shared/db/database.types.ts");
 
@@ -21,16 +21,10 @@ export function renderTypes(dbUrl: string): string {
 async function typesFromMigrations(): Promise<string> {
   const { adminUrl } = readStackSettings();
   const name = `pw_types_${randomBytes(4).toString("hex")}`;
-  const admin = adminClient(adminUrl);
   try {
-    await admin.unsafe(`create database ${name}`);
-    const url = databaseUrl(adminUrl, name);
-    await bootstrapDatabase(url);
-    pushMigrations(url);
-    return renderTypes(url);
+    return renderTypes(await createScratchDatabase(adminUrl, name));
   } finally {
-    await admin.unsafe(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await dropScratchDatabase(adminUrl, name);
   }
 }
 

@@ -3,8 +3,8 @@ import { databaseUrl } from "./settings.ts";
 import { pushMigrations } from "./supabase-cli.ts";
 
 /** A throw-away database with the real migrations applied, so benchmarks and tools never touch dev data. */
-export async function createBenchDatabase(adminUrl: string, name: string): Promise<string> {
-  await dropBenchDatabase(adminUrl, name);
+export async function createScratchDatabase(adminUrl: string, name: string): Promise<string> {
+  await dropScratchDatabase(adminUrl, name);
   const admin = adminClient(adminUrl);
   try {
     await admin.unsafe(`create database "${name}"`);
@@ -12,12 +12,17 @@ export async function createBenchDatabase(adminUrl: string, name: string): Promi
     await admin.end({ timeout: 1 });
   }
   const url = databaseUrl(adminUrl, name);
-  await bootstrapDatabase(url);
-  pushMigrations(url);
+  try {
+    await bootstrapDatabase(url);
+    pushMigrations(url);
+  } catch (error) {
+    await dropScratchDatabase(adminUrl, name);
+    throw error;
+  }
   return url;
 }
 
-export async function dropBenchDatabase(adminUrl: string, name: string): Promise<void> {
+export async function dropScratchDatabase(adminUrl: string, name: string): Promise<void> {
   const admin = adminClient(adminUrl);
   try {
     await admin.unsafe(`drop database if exists "${name}" with (force)`);

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
-import { bootstrapDatabase, adminClient } from "../../dev/lib/postgres.ts";
-import { databaseUrl, readStackSettings } from "../../dev/lib/settings.ts";
-import { pushMigrations } from "../../dev/lib/supabase-cli.ts";
+import { adminClient } from "../../dev/lib/postgres.ts";
+import { createScratchDatabase } from "../../dev/lib/scratch-database.ts";
+import { readStackSettings } from "../../dev/lib/settings.ts";
 
 /**
  * Builds one migrated template database with the real Supabase CLI; every test file then clones
@@ -19,17 +19,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } catch (error) {
     throw new Error(`tests need PostgreSQL; run \`npm run stack\` first (${(error as Error).message})`);
   }
-  await admin.unsafe(`create database ${template}`);
-  const templateUrl = databaseUrl(adminUrl, template);
-  try {
-    await bootstrapDatabase(templateUrl);
-    pushMigrations(templateUrl);
-  } catch (error) {
-    await admin.unsafe(`drop database if exists ${template} with (force)`);
-    throw error;
-  } finally {
-    await admin.end();
-  }
+  await admin.end();
+  await createScratchDatabase(adminUrl, template);
   project.provide("templateDb", template);
   project.provide("testDbPrefix", `pw_test_${runId}_`);
   return async () => {
