@@ -7,8 +7,9 @@ import { buildRegistry, type CredentialEntry } from "../../supabase/functions/_s
 import { createCredentialStore, type CredentialStore, type CredentialStoreOptions } from "../../supabase/functions/_shared/credentials/store.ts";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import { createRedis, type Redis } from "../../supabase/functions/_shared/limits/redis.ts";
+import { redisUrl } from "./tracker.ts";
 
-export const redisUrl = () => process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+export { redisUrl };
 export const hex = (bytes = 6) => randomBytes(bytes).toString("hex");
 
 /** Captures every console line (the JSON log lines of logEvent included) until restored. */
