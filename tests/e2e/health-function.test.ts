@@ -2,14 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
+import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import { repoRoot } from "../../dev/lib/supabase-cli.ts";
 import { chromium } from "../helpers/chromium.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { insertRuns, RELAXED_RESPONSE_TIMES, resetPipeline } from "../helpers/health.ts";
 import { countColour, decodePng } from "../helpers/png.ts";
-import { freePort } from "../helpers/ports.ts";
-import { redisUrl } from "../helpers/tracker.ts";
+import { startTestFunctions } from "../helpers/functions.ts";
 
 const serviceKey = `test-service-${randomBytes(12).toString("hex")}`;
 const SCREENSHOT = path.join(repoRoot, "test-output", "health-status.png");
@@ -18,17 +17,11 @@ let server: FunctionsServer;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  server = await startFunctionsServer(
-    {
-      SUPABASE_DB_URL: db.url,
-      SUPABASE_SERVICE_ROLE_KEY: serviceKey,
-      REDIS_URL: redisUrl(),
-      HEALTH_FUNCTIONS: "tracker",
-      HEALTH_CACHE_MS: "0",
-      HEALTH_THRESHOLDS: RELAXED_RESPONSE_TIMES,
-    },
-    await freePort(),
-  );
+  server = await startTestFunctions({
+    dbUrl: db.url,
+    serviceKey,
+    env: { HEALTH_FUNCTIONS: "tracker", HEALTH_CACHE_MS: "0", HEALTH_THRESHOLDS: RELAXED_RESPONSE_TIMES },
+  });
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,18 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
+import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import { type PgNetWorker, startPgNetWorker } from "../../dev/lib/pgnet-worker.ts";
 import { adminClient } from "../../dev/lib/postgres.ts";
 import { readStackSettings } from "../../dev/lib/settings.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { addSource, pollerFixture, type PollerFixture } from "../helpers/poller.ts";
-import { freePort } from "../helpers/ports.ts";
-import { redisUrl } from "../helpers/tracker.ts";
+import { startTestFunctions } from "../helpers/functions.ts";
 
 const serviceKey = `test-service-${randomBytes(12).toString("hex")}`;
 let db: TestDatabase;
 let fx: PollerFixture;
-let server: FunctionsServer;
+let server: FunctionsServer & { port: number };
 let worker: PgNetWorker;
 let jobs: Array<{ jobname: string; command: string }>;
 
@@ -23,20 +22,11 @@ beforeAll(async () => {
   await cron.end();
   db = await createTestDatabase();
   fx = await pollerFixture();
-  const port = await freePort();
-  server = await startFunctionsServer({
-    SUPABASE_URL: `http://127.0.0.1:${port}`,
-    SUPABASE_DB_URL: db.url,
-    SUPABASE_SERVICE_ROLE_KEY: serviceKey,
-    REDIS_URL: redisUrl(),
-    PEAKWATCH_REDIS_PREFIX: fx.keyPrefix,
-    DEXSCREENER_BASE_URL: fx.sim.url,
-    GECKOTERMINAL_BASE_URL: fx.sim.geckoterminalUrl,
-  }, port);
+  server = await startTestFunctions({ dbUrl: db.url, serviceKey, keyPrefix: fx.keyPrefix, sim: fx.sim });
   worker = await startPgNetWorker(db.url, { pollMs: 200 });
   await db.sql`
     insert into peakwatch.settings (key, value)
-    values ('peakwatch_functions_url', ${`http://127.0.0.1:${port}`}), ('peakwatch_service_key', ${serviceKey})`;
+    values ('peakwatch_functions_url', ${`http://127.0.0.1:${server.port}`}), ('peakwatch_service_key', ${serviceKey})`;
 });
 afterAll(async () => {
   await worker?.stop();

@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
+import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { addSource, EPOCH, pollerFixture, type PollerFixture, solanaMint } from "../helpers/poller.ts";
-import { freePort } from "../helpers/ports.ts";
-import { redisUrl } from "../helpers/tracker.ts";
+import { startTestFunctions } from "../helpers/functions.ts";
 
 const serviceKey = `test-service-${randomBytes(12).toString("hex")}`;
 const feedToken = `feed-${randomBytes(8).toString("hex")}`;
@@ -15,17 +14,13 @@ let server: FunctionsServer;
 beforeAll(async () => {
   db = await createTestDatabase();
   fx = await pollerFixture();
-  const port = await freePort();
-  server = await startFunctionsServer({
-    SUPABASE_URL: `http://127.0.0.1:${port}`,
-    SUPABASE_DB_URL: db.url,
-    SUPABASE_SERVICE_ROLE_KEY: serviceKey,
-    REDIS_URL: redisUrl(),
-    PEAKWATCH_REDIS_PREFIX: fx.keyPrefix,
-    DEXSCREENER_BASE_URL: fx.sim.url,
-    GECKOTERMINAL_BASE_URL: fx.sim.geckoterminalUrl,
-    PEAKWATCH_FEED_TOKEN_E2E: feedToken,
-  }, port);
+  server = await startTestFunctions({
+    dbUrl: db.url,
+    serviceKey,
+    keyPrefix: fx.keyPrefix,
+    sim: fx.sim,
+    env: { PEAKWATCH_FEED_TOKEN_E2E: feedToken },
+  });
 });
 afterAll(async () => {
   await server?.stop();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
+import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import type { RunRow } from "../../supabase/functions/_shared/db/rows.ts";
-import { credentialsFixture, expectNoSecrets, hex, redisUrl, type CredentialsFixture } from "../helpers/credentials.ts";
+import { credentialsFixture, expectNoSecrets, hex, type CredentialsFixture } from "../helpers/credentials.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { freePort } from "../helpers/ports.ts";
+import { startTestFunctions } from "../helpers/functions.ts";
 
 const serviceKey = `test-service-${hex(12)}`;
 let db: TestDatabase;
@@ -17,15 +17,7 @@ beforeAll(async () => {
   for (const entry of fx.entries) {
     await db.sql`insert into peakwatch.credentials (name, strategy, config) values (${entry.name}, ${entry.strategy}, ${db.sql.json(entry.config as never)})`;
   }
-  const port = await freePort();
-  server = await startFunctionsServer({
-    SUPABASE_URL: `http://127.0.0.1:${port}`,
-    SUPABASE_DB_URL: db.url,
-    SUPABASE_SERVICE_ROLE_KEY: serviceKey,
-    REDIS_URL: redisUrl(),
-    PEAKWATCH_REDIS_PREFIX: fx.keyPrefix,
-    ...fx.env,
-  }, port);
+  server = await startTestFunctions({ dbUrl: db.url, serviceKey, keyPrefix: fx.keyPrefix, env: fx.env });
 });
 afterAll(async () => {
   await server?.stop();

@@ -2,10 +2,11 @@ import { randomBytes } from "node:crypto";
 import { createClient, FunctionsHttpError } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
+import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { startTestFunctions } from "../helpers/functions.ts";
 import { freePort } from "../helpers/ports.ts";
-import { insertSimTokens, redisUrl, trackerFixture, type TrackerFixture } from "../helpers/tracker.ts";
+import { insertSimTokens, trackerFixture, type TrackerFixture } from "../helpers/tracker.ts";
 
 // Node 20 has no WebSocket of its own; supabase-js wants one for realtime even when only functions are used.
 const clientOptions = { auth: { persistSession: false }, realtime: { transport: WebSocket as never } };
@@ -15,18 +16,8 @@ let fx: TrackerFixture;
 let server: FunctionsServer;
 let port: number;
 
-async function startServer() {
-  return await startFunctionsServer({
-    SUPABASE_URL: `http://127.0.0.1:${port}`,
-    SUPABASE_DB_URL: db.url,
-    SUPABASE_SERVICE_ROLE_KEY: serviceKey,
-    REDIS_URL: redisUrl(),
-    PEAKWATCH_REDIS_PREFIX: fx.keyPrefix,
-    DEXSCREENER_BASE_URL: fx.sim.url,
-    GECKOTERMINAL_BASE_URL: fx.sim.geckoterminalUrl,
-    TRACKER_LEASE_SECONDS: "10",
-  }, port);
-}
+const startServer = () =>
+  startTestFunctions({ dbUrl: db.url, serviceKey, keyPrefix: fx.keyPrefix, sim: fx.sim, env: { TRACKER_LEASE_SECONDS: "10" }, port });
 
 beforeAll(async () => {
   db = await createTestDatabase();
