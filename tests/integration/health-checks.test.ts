@@ -264,6 +264,19 @@ describe("invocations", () => {
     expect(failed.output).toContain("401");
     expect(checkOf(report, "invocations:unresolved")).toMatchObject({ observedValue: 1, status: "warn" });
   });
+
+  it("a function that answers again clears its failed-invocations alarm: failures before its last success are history", async () => {
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
+      values (11, 'tracker', now() - interval '9 minutes', 'failed', 401, 'HTTP 401', now()),
+             (12, 'tracker', now() - interval '8 minutes', 'failed', 401, 'HTTP 401', now()),
+             (13, 'tracker', now() - interval '1 minute', 'ok', 202, null, now())`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 0, status: "pass" });
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
+      values (14, 'tracker', now() - interval '10 seconds', 'failed', 404, 'HTTP 404', now())`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 1, status: "warn" });
+  });
 });
 
 describe("pg_cron, Redis and isolation", () => {
@@ -292,12 +305,16 @@ describe("pg_cron, Redis and isolation", () => {
 
       await db.sql`update cron.job set active = false where jobid = 2`;
       await db.sql`
-        insert into cron.job_run_details values (200, 1, 'failed', 'ERROR: invoke_function: secrets are not set', now() - interval '5 minutes')`;
+        insert into cron.job_run_details values (200, 1, 'failed', 'ERROR: invoke_function: secrets are not set', now() - interval '1 minute')`;
       const broken = await evaluate();
       const failed = checkOf(broken, "cron:failedRuns");
       expect(failed).toMatchObject({ observedValue: 1, status: "warn" });
       expect(failed.output).toContain("peakwatch-tracker: ERROR: invoke_function");
       expect(checkOf(broken, "cron:inactiveJobs")).toMatchObject({ observedValue: 1, status: "warn" });
+
+      // The job succeeds again: the alarm clears at once instead of holding for the rest of the hour.
+      await db.sql`insert into cron.job_run_details values (201, 1, 'succeeded', '1 row', now() - interval '10 seconds')`;
+      expect(checkOf(await evaluate(), "cron:failedRuns")).toMatchObject({ observedValue: 0, status: "pass" });
 
       await db.sql`update cron.job_run_details set start_time = start_time - interval '15 minutes'`;
       expect(checkOf(await evaluate(), "cron:lastRunAge").status).toBe("fail");
