@@ -63,6 +63,13 @@ describe("orchestrator", () => {
     expect(counts.staleFunctions).toBeUndefined();
   });
 
+  it("a partial run is a success for self-healing as it is for health: nothing is re-invoked", async () => {
+    await db.sql`update peakwatch.runs set outcome = 'partial'`;
+    const counts = await runOrchestrator(db.sql, invoke(), { dryRun: false });
+    expect(counts).toMatchObject({ staleFunctions: 0, healed: 0 });
+    expect(functionsHost.requests).toHaveLength(0);
+  });
+
   it("counts a refused invocation as a failure instead of hiding it", async () => {
     functionsHost.respondWith(401);
     await db.sql`delete from peakwatch.runs where function_name = 'token-refresh'`;
