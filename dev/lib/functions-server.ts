@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { denoBin, denoEnv } from "./deno.ts";
 import { repoRoot } from "./supabase-cli.ts";
@@ -12,6 +12,14 @@ export interface FunctionsServer {
   stop(): Promise<void>;
 }
 
+/** The local stand-in for DENO_DEPLOYMENT_ID: the checked-out commit, marked when the tree has changes. */
+export function gitRelease(): string {
+  const sha = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: repoRoot, encoding: "utf8" });
+  if (sha.status !== 0) return "local";
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: repoRoot, encoding: "utf8" }).stdout.trim() !== "";
+  return `git-${sha.stdout.trim()}${dirty ? "-dirty" : ""}`;
+}
+
 /**
  * Starts dev/functions-server.ts under the project's (hosted-version) deno and waits until it
  * listens. It runs in a process group of its own, so stopping or killing it reaches every
@@ -21,7 +29,7 @@ export async function startFunctionsServer(env: Record<string, string>, port: nu
   const config = path.join(repoRoot, "dev", "deno.json");
   const child = spawn(denoBin, ["run", "--config", config, "--allow-net", "--allow-env", "--allow-read", "--allow-run", "--allow-sys", "dev/functions-server.ts"], {
     cwd: repoRoot,
-    env: denoEnv({ FUNCTIONS_PORT: String(port), ...env }),
+    env: denoEnv({ FUNCTIONS_PORT: String(port), PEAKWATCH_RELEASE: gitRelease(), ...env }),
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { EXPECTED_MIGRATION } from "../../supabase/functions/_shared/health/build-info.ts";
 import { evaluateHealth } from "../../supabase/functions/_shared/health/evaluate.ts";
 import { createRedis } from "../../supabase/functions/_shared/limits/redis.ts";
 import { createTestDatabase, insertTokens, type TestDatabase } from "../helpers/database.ts";
@@ -276,6 +277,27 @@ describe("invocations", () => {
       insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
       values (14, 'tracker', now() - interval '10 seconds', 'failed', 404, 'HTTP 404', now())`;
     expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 1, status: "warn" });
+  });
+});
+
+describe("deploy drift", () => {
+  it("a database whose latest migration is older than the code's fails, naming both versions; each function's release is reported", async () => {
+    await insertRuns(db.sql, [{ outcome: "ok", secondsAgo: 30 }]);
+    await db.sql`update peakwatch.runs set release = 'git-abc123' where function_name = 'tracker'`;
+    const current = await evaluate();
+    expect(checkOf(current, "deploy:migrationVersion")).toMatchObject({ status: "pass", observedValue: EXPECTED_MIGRATION });
+    expect(checkOf(current, "deploy:release", "tracker")).toMatchObject({ status: "pass", observedValue: "git-abc123" });
+
+    const [newest] = await db.sql<{ version: string; name: string | null; statements: string[] | null }[]>`
+      delete from supabase_migrations.schema_migrations where version = (select max(version) from supabase_migrations.schema_migrations)
+      returning version, name, statements`;
+    try {
+      const behind = checkOf(await evaluate(), "deploy:migrationVersion");
+      expect(behind.status).toBe("fail");
+      expect(behind.output).toContain(EXPECTED_MIGRATION);
+    } finally {
+      await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values (${newest!.version}, ${newest!.name}, ${newest!.statements})`;
+    }
   });
 });
 

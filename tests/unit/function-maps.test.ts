@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { buildInfoStale, buildInfoText, newestMigration } from "../../dev/lib/build-info.ts";
 import { functionConfigPath, functionNames, mapDrift, runtimeImports } from "../../dev/lib/function-maps.ts";
 import { repoRoot } from "../../dev/lib/supabase-cli.ts";
 
@@ -35,6 +36,11 @@ describe("import maps where deploy reads them", () => {
     const file = path.join(mkdtempSync(path.join(tmpdir(), "pw-maps-")), "package.json");
     writeFileSync(file, JSON.stringify({ dependencies: { zod: "^4.6.7" } }));
     expect(() => runtimeImports(file)).toThrow(/zod is "\^4.6.7"; pin an exact version/);
+  });
+
+  it("the migration version the code expects is the newest migration file (build-info.ts is rebuilt by `npm run maps`)", () => {
+    expect(buildInfoStale(), "run `npm run maps`").toBe(false);
+    expect(buildInfoText()).toContain(`"${newestMigration()}"`);
   });
 
   it("config.toml lists every function with verify_jwt off and names no import_map (each folder's deno.json is the map)", () => {

@@ -43,3 +43,8 @@ export function budgetWithinWallClock(requestedMs: number, reserveMs = 5_000, no
   const left = wallClockMs - (now - isolateStartedAt) - reserveMs;
   return Math.max(0, Math.min(requestedMs, left));
 }
+
+/** The release of the running code: the deployment on hosted Supabase, the git commit locally. */
+export function releaseId(): string {
+  return readEnv("DENO_DEPLOYMENT_ID") ?? readEnv("PEAKWATCH_RELEASE") ?? "unknown";
+}

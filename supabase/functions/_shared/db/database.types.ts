@@ -349,6 +349,7 @@ export type Database = {
           "function_name": string;
           "id": number;
           "outcome": string;
+          "release": string | null;
           "started_at": string;
           "trigger": string;
         };
@@ -360,6 +361,7 @@ export type Database = {
           "function_name": string;
           "id"?: never;
           "outcome"?: string;
+          "release"?: string | null;
           "started_at"?: string;
           "trigger"?: string;
         };
@@ -370,6 +372,7 @@ export type Database = {
           "function_name"?: string;
           "id"?: never;
           "outcome"?: string;
+          "release"?: string | null;
           "started_at"?: string;
           "trigger"?: string;
         };
@@ -907,7 +910,11 @@ export type Database = {
         }[];
       };
       "run_start": {
-        Args: { "p_function": string; "p_trigger"?: string };
+        Args: {
+          "p_function": string;
+          "p_release"?: string;
+          "p_trigger"?: string;
+        };
         Returns: number;
       };
       "run_totals": {

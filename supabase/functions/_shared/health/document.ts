@@ -1,3 +1,4 @@
+import { releaseId } from "../runtime.ts";
 import type { HealthCheck, HealthReport, HealthStatus } from "./types.ts";
 
 export const HEALTH_CONTENT_TYPE = "application/health+json";
@@ -33,6 +34,7 @@ export function healthDocument(report: HealthReport, detailed: boolean): Record<
   return {
     status: report.status,
     description: "peakwatch: freshness of market data for called tokens",
+    releaseId: releaseId(),
     time: report.time,
     lastRun: report.summary.lastRun,
     unprocessedTokens: report.summary.unprocessedTokens,

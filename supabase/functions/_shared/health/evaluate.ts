@@ -2,6 +2,7 @@ import type { Sql } from "../db/client.ts";
 import type { Redis } from "../limits/redis.ts";
 import { postgresCheck, redisCheck } from "./checks/connectivity.ts";
 import { credentialChecks } from "./checks/credentials.ts";
+import { deployChecks } from "./checks/deploy.ts";
 import { cronChecks } from "./checks/cron.ts";
 import { freshnessChecks } from "./checks/freshness.ts";
 import { invocationChecks } from "./checks/invocations.ts";
@@ -31,6 +32,7 @@ const DATABASE_AREAS: readonly Area[] = [
   ["invocations", invocationChecks],
   ["credentials", credentialChecks],
   ["cron", cronChecks],
+  ["deploy", deployChecks],
 ];
 
 class Timeout extends Error {

@@ -52,6 +52,9 @@ export const CHECKS = {
   "cron:inactiveJobs": spec("jobs", "above", 1, null, "system"),
   /** Every-minute jobs exist, so a scheduler that stopped shows here first. */
   "cron:lastRunAge": spec("s", "above", 180, 600, "system"),
+  // Decided by the check itself: a database behind the code fails; a release is information.
+  "deploy:migrationVersion": spec("version", "above", null, null, "system"),
+  "deploy:release": spec("release", "above", null, null, "component"),
   "postgres:responseTime": spec("ms", "above", 100, 1_000, "datastore"),
   "redis:responseTime": spec("ms", "above", 100, 1_000, "datastore"),
 } as const satisfies Record<string, CheckSpec>;
