@@ -234,6 +234,39 @@ describe("calls: copycats", () => {
     expect(check).toMatchObject({ observedValue: 1, status: "warn" });
     expect(check.output).toContain("PEPE ×3");
   });
+
+  it("copycats are a data event: graded and alerted on, but they never change the service's status", async () => {
+    const ids = await insertTokens(db.sql, 3);
+    await insertRuns(db.sql, [{ outcome: "ok", secondsAgo: 15 }]);
+    await insertCalls(ids, 300, "COPY");
+    const report = await evaluate({ HEALTH_FUNCTIONS: "tracker", HEALTH_THRESHOLDS: RELAXED_RESPONSE_TIMES });
+    expect(checkOf(report, "calls:copycatTickers").status).toBe("warn");
+    const others = report.checks.filter((c) => c.name !== "calls:copycatTickers" && c.status !== "pass").map((c) => c.name);
+    expect(others).toEqual([]);
+    expect(report.status).toBe("pass");
+  });
+});
+
+describe("bounded queries", () => {
+  it("an area whose query overruns its budget is cancelled by Postgres (SET LOCAL statement_timeout), fails alone, and holds no connection afterwards", async () => {
+    const locker = db.connect(1);
+    try {
+      await locker.begin(async (tx) => {
+        await tx`lock table peakwatch.runs in access exclusive mode`;
+        const report = await evaluate({ HEALTH_CHECK_TIMEOUT_MS: "300" });
+        const runs = checkOf(report, "runs:evaluation");
+        expect(runs.status).toBe("fail");
+        expect(runs.output).toMatch(/statement timeout/);
+        expect(checkOf(report, "queue:dueBacklog").status).toBe("pass");
+        const waiting = await db.connect(1)<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and state = 'active'`;
+        expect(waiting[0]!.n).toBe(0);
+      });
+    } finally {
+      await locker.end();
+    }
+  });
 });
 
 describe("credentials", () => {

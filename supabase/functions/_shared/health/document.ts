@@ -36,6 +36,8 @@ export function healthDocument(report: HealthReport, detailed: boolean): Record<
     description: "peakwatch: freshness of market data for called tokens",
     releaseId: releaseId(),
     time: report.time,
+    // When the (cached, at most HEALTH_CACHE_MS old) evaluation was made.
+    checkedAt: report.time,
     lastRun: report.summary.lastRun,
     unprocessedTokens: report.summary.unprocessedTokens,
     averageLag: report.summary.averageLag,

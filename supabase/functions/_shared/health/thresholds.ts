@@ -61,6 +61,16 @@ export const CHECKS = {
 
 export type CheckName = keyof typeof CHECKS;
 
+/**
+ * Readings that never change the service's status: data events and counts of rejected items are
+ * shown and alerted on (notify), but a flood of copycats or one bad feed item must not hold an
+ * uptime checker at warn for an hour. Every other reading changes the status as soon as it is
+ * graded, at the cadence health is evaluated (HEALTH_CACHE_MS).
+ */
+export const INFORMATIONAL: ReadonlySet<string> = new Set(["calls:copycatTickers", "sources:rejectedCalls", "deploy:release"]);
+
+export const affectsStatus = (name: string): boolean => !INFORMATIONAL.has(name);
+
 export const FUNCTION_MEASUREMENTS = ["lastSuccessAge", "consecutiveErrors"] as const;
 export type FunctionMeasurement = (typeof FUNCTION_MEASUREMENTS)[number];
 
