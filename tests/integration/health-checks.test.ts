@@ -217,6 +217,24 @@ describe("sources", () => {
     expect(checkOf(report, "sources:pollErrors", "feed-drift")).toMatchObject({ observedValue: 2, status: "warn" });
   });
 
+  it("a source that polls fine but brings fewer new calls than its declared floor warns (silent source); no floor, no reading", async () => {
+    await addSource("feed-quiet", 10);
+    await addSource("feed-no-floor", 10);
+    await db.sql`update peakwatch.sources set expected_min_calls = 3, expected_window_minutes = 60 where name = 'feed-quiet'`;
+    const counters = (newCalls: number) => db.sql`
+      insert into peakwatch.source_counters (source_id, minute, polls, errors, fetched, new_calls)
+      select id, date_trunc('minute', now()) - interval '10 minutes', 20, 0, 0, ${newCalls} from peakwatch.sources where name in ('feed-quiet', 'feed-no-floor')
+      on conflict (source_id, minute) do update set new_calls = excluded.new_calls`;
+    await counters(1);
+    const quiet = await evaluate();
+    expect(checkOf(quiet, "sources:newCallRate", "feed-quiet")).toMatchObject({ observedValue: 1, status: "warn" });
+    expect(checkOf(quiet, "sources:newCallRate", "feed-quiet").output).toContain("fewer than the 3 expected");
+    expect(quiet.checks.some((c) => c.name === "sources:newCallRate" && c.componentId === "feed-no-floor")).toBe(false);
+
+    await counters(4);
+    expect(checkOf(await evaluate(), "sources:newCallRate", "feed-quiet")).toMatchObject({ observedValue: 4, status: "pass" });
+  });
+
   it("with no feed source enabled there is nothing to grade, and a note says so", async () => {
     const report = await evaluate();
     expect(report.checks.some((c) => c.name.startsWith("sources:"))).toBe(false);

@@ -458,6 +458,8 @@ export type Database = {
           "created_at": string;
           "cursor": string | null;
           "enabled": boolean;
+          "expected_min_calls": number | null;
+          "expected_window_minutes": number;
           "id": number;
           "kind": string;
           "last_error": string | null;
@@ -475,6 +477,8 @@ export type Database = {
           "created_at"?: string;
           "cursor"?: string | null;
           "enabled"?: boolean;
+          "expected_min_calls"?: number | null;
+          "expected_window_minutes"?: number;
           "id"?: never;
           "kind": string;
           "last_error"?: string | null;
@@ -491,6 +495,8 @@ export type Database = {
           "created_at"?: string;
           "cursor"?: string | null;
           "enabled"?: boolean;
+          "expected_min_calls"?: number | null;
+          "expected_window_minutes"?: number;
           "id"?: never;
           "kind"?: string;
           "last_error"?: string | null;

@@ -42,6 +42,8 @@ export const CHECKS = {
   "sources:lastSuccessAge": spec("s", "above", 3, 10),
   "sources:rejectedCalls": spec("calls", "above", 1, 25),
   "sources:pollErrors": spec("polls", "above", 1, 10),
+  /** New calls over the source's own window against its declared floor; warn only, decided by the check. */
+  "sources:newCallRate": spec("calls", "below", null, null),
   /** Requests pg_cron or the orchestrator sent that a function answered with an error (401, 5xx, timeout). */
   "invocations:failed": spec("requests", "above", 1, 10),
   /** Requests whose outcome was never collected: pg_net or the collector job is not working. */
