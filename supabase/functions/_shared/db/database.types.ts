@@ -6,10 +6,52 @@ export type Json = string | number | boolean | null | {
 export type Database = {
   "peakwatch": {
     Tables: {
+      "alert_outbox": {
+        Row: {
+          "attempts": number;
+          "created_at": string;
+          "delivered_to": (string)[];
+          "id": number;
+          "kind": string;
+          "last_attempt_at": string | null;
+          "last_error": string | null;
+          "notification": NonNullable<Json>;
+          "sent_at": string | null;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_to"?: (string)[];
+          "id"?: never;
+          "kind": string;
+          "last_attempt_at"?: string | null;
+          "last_error"?: string | null;
+          "notification": NonNullable<Json>;
+          "sent_at"?: string | null;
+          "status"?: string;
+        };
+        Update: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_to"?: (string)[];
+          "id"?: never;
+          "kind"?: string;
+          "last_attempt_at"?: string | null;
+          "last_error"?: string | null;
+          "notification"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "status"?: string;
+        };
+        Relationships: [];
+      };
       "alert_state": {
         Row: {
           "check_key": string;
           "notified_at": string | null;
+          "observed_since": string | null;
+          "observed_status": string | null;
           "since": string;
           "status": string;
           "updated_at": string;
@@ -18,6 +60,8 @@ export type Database = {
         Insert: {
           "check_key": string;
           "notified_at"?: string | null;
+          "observed_since"?: string | null;
+          "observed_status"?: string | null;
           "since"?: string;
           "status": string;
           "updated_at"?: string;
@@ -25,6 +69,8 @@ export type Database = {
         Update: {
           "check_key"?: string;
           "notified_at"?: string | null;
+          "observed_since"?: string | null;
+          "observed_status"?: string | null;
           "since"?: string;
           "status"?: string;
           "updated_at"?: string;
