@@ -107,22 +107,31 @@ export async function evaluateHealth(deps: HealthDeps): Promise<HealthReport> {
 }
 
 /**
- * Health is public and polled by several checkers: concurrent requests share one evaluation and a
- * result is reused for `ttlMs`, so the database sees at most one evaluation per interval per isolate.
+ * Health is public and polled by several checkers: concurrent requests share one evaluation
+ * (single flight) and a result is reused for `ttlMs`. After that, until it is `maxAgeMs` old, the
+ * last result is answered at once while one evaluation refreshes it in the background; past
+ * `maxAgeMs` (10 s) requests wait for the fresh one. The database sees at most one evaluation per
+ * interval per isolate, and a flood of requests never queues behind it.
  */
-export function cachedEvaluation(evaluate: () => Promise<HealthReport>, ttlMs: number): () => Promise<HealthReport> {
+export function cachedEvaluation(evaluate: () => Promise<HealthReport>, ttlMs: number, maxAgeMs = 10_000): () => Promise<HealthReport> {
   let inFlight: Promise<HealthReport> | undefined;
   let last: { at: number; report: HealthReport } | undefined;
-  return () => {
-    if (last && Date.now() - last.at < ttlMs) return Promise.resolve(last.report);
-    inFlight ??= evaluate()
+  const refresh = () =>
+    (inFlight ??= evaluate()
       .then((report) => {
         last = { at: Date.now(), report };
         return report;
       })
       .finally(() => {
         inFlight = undefined;
-      });
-    return inFlight;
+      }));
+  return () => {
+    const age = last ? Date.now() - last.at : Number.POSITIVE_INFINITY;
+    if (last && age < ttlMs) return Promise.resolve(last.report);
+    if (last && age < Math.max(ttlMs, maxAgeMs)) {
+      refresh().catch(() => {});
+      return Promise.resolve(last.report);
+    }
+    return refresh();
   };
 }
