@@ -72,7 +72,9 @@ export type Database = {
           "ath_price_usd": number | null;
           "called_at": string;
           "created_at": string;
+          "entry_approximate": boolean | null;
           "entry_market_cap_usd": number | null;
+          "entry_observed_at": string | null;
           "entry_price_usd": number | null;
           "external_id": string;
           "group_name": string | null;
@@ -88,7 +90,9 @@ export type Database = {
           "ath_price_usd"?: number | null;
           "called_at": string;
           "created_at"?: string;
+          "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
+          "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
           "external_id": string;
           "group_name"?: string | null;
@@ -103,7 +107,9 @@ export type Database = {
           "ath_price_usd"?: number | null;
           "called_at"?: string;
           "created_at"?: string;
+          "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
+          "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
           "external_id"?: string;
           "group_name"?: string | null;
@@ -509,6 +515,7 @@ export type Database = {
           "dex_id": string | null;
           "first_priced_at": string | null;
           "id": number;
+          "last_called_at": string | null;
           "last_checked_at": string | null;
           "last_error": string | null;
           "last_priced_at": string | null;
@@ -530,6 +537,7 @@ export type Database = {
           "dex_id"?: string | null;
           "first_priced_at"?: string | null;
           "id"?: never;
+          "last_called_at"?: string | null;
           "last_checked_at"?: string | null;
           "last_error"?: string | null;
           "last_priced_at"?: string | null;
@@ -550,6 +558,7 @@ export type Database = {
           "dex_id"?: string | null;
           "first_priced_at"?: string | null;
           "id"?: never;
+          "last_called_at"?: string | null;
           "last_checked_at"?: string | null;
           "last_error"?: string | null;
           "last_priced_at"?: string | null;
@@ -577,7 +586,9 @@ export type Database = {
           "call_id": number;
           "called_at": string;
           "chain": string;
+          "entry_approximate": boolean | null;
           "entry_market_cap_usd": number | null;
+          "entry_observed_at": string | null;
           "entry_price_usd": number | null;
           "external_id": string;
           "group_name": string | null;
@@ -653,6 +664,7 @@ export type Database = {
         Args: { "p_attempt": number; "p_base": string; "p_cap": string };
         Returns: string;
       };
+      "call_poison": { Args: { "p_item": Json }; Returns: string };
       "call_rows": {
         Args: { "p_calls": Json };
         Returns: {
@@ -668,6 +680,7 @@ export type Database = {
           "ticker": string;
         }[];
       };
+      "call_sanitized": { Args: { "p_item": Json }; Returns: Json };
       "check_batch": {
         Args: { "p_fn": string; "p_token_ids": (number)[] };
         Returns: undefined;
@@ -737,6 +750,20 @@ export type Database = {
         };
         Returns: number;
       };
+      "entry_on_time": {
+        Args: { "p_called_at": string; "p_observed_at": string };
+        Returns: boolean;
+      };
+      "entry_replaced": {
+        Args: {
+          "p_approximate": boolean;
+          "p_called_at": string;
+          "p_entry": number;
+          "p_observed_at": string;
+        };
+        Returns: boolean;
+      };
+      "entry_tolerance": { Args: Record<PropertyKey, never>; Returns: string };
       "fail": {
         Args: {
           "p_base"?: string;

@@ -1,10 +1,12 @@
 import type { ClaimedToken } from "../db/rows.ts";
 import { toGeckoNetwork } from "../providers/geckoterminal.ts";
 import { needsSingleRetry } from "../providers/dexscreener.ts";
-import { type AddressOutcome, type PriceQuote, type ProviderResult, SchemaError } from "../providers/types.ts";
+import { type AddressOutcome, type ProviderResult, SchemaError } from "../providers/types.ts";
 import type { Failure } from "../queue/fail.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
+import { verdictFor } from "../market/truth.ts";
 import type { Check } from "./record-checks.ts";
+import { checkFor } from "./token-check.ts";
 import type { TrackerStats } from "./stats.ts";
 
 export interface PricingContext {
@@ -15,6 +17,8 @@ export interface PricingContext {
   stats: TrackerStats;
   /** A quote whose pair holds less liquidity than this counts as missing (a rug, a drained pool). */
   liquidityFloorUsd: number;
+  /** Sees every provider answer (yield, dropped values); a failure here never fails the batch. */
+  observe?: (provider: string, chain: string, asked: string[], result: ProviderResult) => Promise<void>;
 }
 
 export interface BatchOutcome {
@@ -51,28 +55,16 @@ function groupByChain(tokens: ClaimedToken[]): Map<string, ClaimedToken[]> {
   return groups;
 }
 
-const pricedCheck = (token: ClaimedToken, quote: PriceQuote, observedAt: string): Check => ({
-  token_id: token.token_id,
-  outcome: "priced",
-  price_usd: quote.priceUsd,
-  market_cap_usd: quote.marketCapUsd,
-  liquidity_usd: quote.liquidityUsd,
-  pair_address: quote.pairAddress,
-  dex_id: quote.dexId,
-  symbol: quote.symbol,
-  name: quote.name,
-  observed_at: observedAt,
-});
+/** Every answer about each address, in the order they came; the verdict weighs them together. */
+type Answers = Map<string, AddressOutcome[]>;
 
-/** Merges a provider answer into what we know per address; later priced answers win over missing ones. */
-function merge(known: Map<string, AddressOutcome>, result: ProviderResult, stats: TrackerStats): void {
-  stats.parseFailures += result.parseFailures;
-  for (const outcome of result.results) {
-    if (outcome.outcome === "priced" || !known.has(outcome.address) || known.get(outcome.address)!.outcome === "missing") {
-      known.set(outcome.address, outcome);
-    }
-  }
+async function merge(known: Answers, result: ProviderResult, ctx: PricingContext, provider: string, chain: string, asked: string[]): Promise<void> {
+  ctx.stats.parseFailures += result.parseFailures;
+  for (const outcome of result.results) known.set(outcome.address, [...(known.get(outcome.address) ?? []), outcome]);
+  await ctx.observe?.(provider, chain, asked, result).catch(() => {});
 }
+
+const isPriced = (known: Answers, address: string) => known.get(address)?.some((answer) => answer.outcome === "priced") ?? false;
 
 /**
  * Upstreams that cap a response at 30 pairs can cut our tokens off. Those are asked for again
@@ -82,11 +74,11 @@ async function askPrimary(
   chain: string,
   addresses: string[],
   ctx: PricingContext,
-  known: Map<string, AddressOutcome>,
+  known: Answers,
   counters: LaneCounters,
 ): Promise<number> {
   const result = await callLane(ctx.primary, chain, addresses, { deadline: ctx.deadline, signal: ctx.signal, counters });
-  merge(known, result, ctx.stats);
+  await merge(known, result, ctx, ctx.primary.provider.name, chain, addresses);
   let parseFailures = result.parseFailures;
   const cut = needsSingleRetry(result);
   const retries = cut.length === 0 ? [] : cut.length < addresses.length ? [cut] : chunk(cut, Math.ceil(cut.length / 2));
@@ -119,16 +111,17 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
 async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome): Promise<void> {
   const { stats, fallback } = ctx;
   const addresses = tokens.map((t) => t.address);
-  const known = new Map<string, AddressOutcome>();
+  const known: Answers = new Map();
   const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
   let parseFailures = await attempt(ctx.primary, stats, errors, () => askPrimary(chain, addresses, ctx, known, countersFor(stats)));
   const primaryFailed = errors.messages.length > 0;
 
-  const unpriced = addresses.filter((a) => known.get(a)?.outcome !== "priced");
+  const unpriced = addresses.filter((a) => !isPriced(known, a));
   // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
   const aborted = ctx.signal.aborted;
-  if (unpriced.length > 0 && fallback && !aborted && toGeckoNetwork(chain) !== null) {
+  const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
+  if (unpriced.length > 0 && fallback && !aborted && fallbackServes) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
       const result = await callLane(fallback, chain, unpriced, {
@@ -138,30 +131,25 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
         counters: countersFor(stats),
       });
       stats.fallbackUsed += 1;
-      merge(known, result, stats);
+      await merge(known, result, ctx, fallback.provider.name, chain, unpriced);
       return result.parseFailures;
     });
   }
 
   const observedAt = new Date().toISOString();
+  const expected = fallbackServes ? 2 : 1;
   for (const token of tokens) {
-    const outcome = known.get(token.address);
-    const definitivelyMissing = outcome?.outcome === "missing" && outcome.reason !== "response_capped";
-    if (outcome?.outcome === "priced") {
-      const { liquidityUsd } = outcome.quote;
-      if (liquidityUsd !== null && liquidityUsd < ctx.liquidityFloorUsd) {
-        out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${liquidityUsd} below floor` });
-      } else out.checks.push(pricedCheck(token, outcome.quote, observedAt));
-    } else if (!definitivelyMissing && (errors.messages.length === 0 || errors.onlyThrottled || aborted)) {
+    const verdict = verdictFor(known.get(token.address) ?? [], expected);
+    if (verdict.kind === "unknown" && (errors.messages.length === 0 || errors.onlyThrottled || aborted)) {
       // Only our own rate limit ran out of time, or we are shutting down: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
-    } else if (!definitivelyMissing) {
-      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") });
-    } else if (parseFailures > 0) {
+    } else if (verdict.kind === "unknown") {
+      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") || "no usable answer" });
+    } else if (verdict.kind === "absent" && parseFailures > 0) {
       // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
       out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
     } else {
-      out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome.reason });
+      out.checks.push(checkFor(token, verdict, observedAt, ctx.liquidityFloorUsd));
     }
   }
 }
