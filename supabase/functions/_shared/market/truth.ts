@@ -31,7 +31,7 @@ export const isUnpriceable = (reason: MissingReason): boolean => UNPRICEABLE.has
 export type Verdict =
   | { kind: "priced"; outcome: Extract<AddressOutcome, { outcome: "priced" }> }
   /** Listed somewhere, or absent where asked but not every provider could be asked: no evidence either way. */
-  | { kind: "unpriceable"; reason: string }
+  | { kind: "unpriceable"; reason: string; listed: boolean }
   | { kind: "absent" }
   /** Nothing usable came back (errors, a capped answer): the caller decides between retry and attempt. */
   | { kind: "unknown" };
@@ -44,10 +44,10 @@ export function verdictFor(answers: readonly AddressOutcome[], expected: number)
   const priced = answers.find((answer) => answer.outcome === "priced");
   if (priced?.outcome === "priced") return { kind: "priced", outcome: priced };
   const listed = answers.find((answer) => answer.outcome === "missing" && isUnpriceable(answer.reason));
-  if (listed?.outcome === "missing") return { kind: "unpriceable", reason: listed.reason };
+  if (listed?.outcome === "missing") return { kind: "unpriceable", reason: listed.reason, listed: true };
   const absent = answers.filter((answer) => answer.outcome === "missing" && answer.reason === "not_in_response").length;
   if (absent > 0 && absent >= expected) return { kind: "absent" };
-  if (absent > 0) return { kind: "unpriceable", reason: `absent from ${absent} of ${expected} providers; not confirmed` };
+  if (absent > 0) return { kind: "unpriceable", reason: `absent from ${absent} of ${expected} providers; not confirmed`, listed: false };
   return { kind: "unknown" };
 }
 

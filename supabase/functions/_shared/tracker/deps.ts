@@ -11,6 +11,7 @@ import { createGeckoTerminalProvider } from "../providers/geckoterminal.ts";
 import type { PriceProvider } from "../providers/types.ts";
 import type { TrackerDeps } from "./handler.ts";
 import type { Lane } from "./lanes.ts";
+import { redisPricedMemory } from "./provider-yield.ts";
 
 const trackerEnv = sharedEnv.extend({
   TRACKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(90),
@@ -33,6 +34,7 @@ function lane(redis: Redis, provider: PriceProvider, limit: { key: string; rateP
     provider,
     limiter: createRateLimiter(redis, limit),
     breaker: createCircuitBreaker(redis, { key: `${options.keyPrefix ?? "peakwatch:"}breaker:${provider.name}`, openMs: options.breakerOpenMs }),
+    priced: redisPricedMemory(redis, options.keyPrefix ?? "peakwatch:", provider.name),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { ClaimedToken } from "../db/rows.ts";
 import { toGeckoNetwork } from "../providers/geckoterminal.ts";
 import { needsSingleRetry } from "../providers/dexscreener.ts";
-import { type AddressOutcome, type ProviderResult, SchemaError } from "../providers/types.ts";
+import { type AddressOutcome, type ProviderName, type ProviderResult, SchemaError } from "../providers/types.ts";
 import type { Failure } from "../queue/fail.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
 import { verdictFor } from "../market/truth.ts";
@@ -18,7 +18,7 @@ export interface PricingContext {
   /** A quote whose pair holds less liquidity than this counts as missing (a rug, a drained pool). */
   liquidityFloorUsd: number;
   /** Sees every provider answer (yield, dropped values); a failure here never fails the batch. */
-  observe?: (provider: string, chain: string, asked: string[], result: ProviderResult) => Promise<void>;
+  observe?: (provider: ProviderName, chain: string, asked: string[], result: ProviderResult) => Promise<void>;
 }
 
 export interface BatchOutcome {
@@ -58,7 +58,7 @@ function groupByChain(tokens: ClaimedToken[]): Map<string, ClaimedToken[]> {
 /** Every answer about each address, in the order they came; the verdict weighs them together. */
 type Answers = Map<string, AddressOutcome[]>;
 
-async function merge(known: Answers, result: ProviderResult, ctx: PricingContext, provider: string, chain: string, asked: string[]): Promise<void> {
+async function merge(known: Answers, result: ProviderResult, ctx: PricingContext, provider: ProviderName, chain: string, asked: string[]): Promise<void> {
   ctx.stats.parseFailures += result.parseFailures;
   for (const outcome of result.results) known.set(outcome.address, [...(known.get(outcome.address) ?? []), outcome]);
   await ctx.observe?.(provider, chain, asked, result).catch(() => {});

@@ -16,7 +16,7 @@ export type Check =
   /** Absent from every provider, or known liquidity under the floor: a miss toward dead. */
   | { token_id: number; outcome: "no_pair"; reason: string }
   /** Listed but unpriceable (or absence not confirmed by every provider): no miss, no attempt. */
-  | { token_id: number; outcome: "unpriceable"; reason: string };
+  | { token_id: number; outcome: "unpriceable"; reason: string; listed: boolean };
 
 /**
  * Writes a batch's prices, statuses, call ATH/entry values and the reschedule in one round trip.

@@ -12,7 +12,7 @@ import type { Check } from "./record-checks.ts";
  */
 export function checkFor(token: ClaimedToken, verdict: Exclude<Verdict, { kind: "unknown" }>, observedAt: string, floorUsd: number): Check {
   if (verdict.kind === "absent") return { token_id: token.token_id, outcome: "no_pair", reason: "not_in_response" };
-  if (verdict.kind === "unpriceable") return { token_id: token.token_id, outcome: "unpriceable", reason: verdict.reason };
+  if (verdict.kind === "unpriceable") return { token_id: token.token_id, outcome: "unpriceable", reason: verdict.reason, listed: verdict.listed };
   const { quote } = verdict.outcome;
   if (quote.liquidityUsd !== null && quote.liquidityUsd < floorUsd) {
     return { token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${quote.liquidityUsd} below floor ${floorUsd}` };
