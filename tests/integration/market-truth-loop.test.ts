@@ -24,7 +24,7 @@ beforeEach(async () => {
   fx = await trackerFixture({ tokens: { chains: ["solana"], perChain: 0, extra: specs("solana") } });
 });
 
-const run = () =>
+const run = (spareFallback = false) =>
   runTracker({
     sql: db.sql,
     worker: "truth-tracker",
@@ -32,7 +32,7 @@ const run = () =>
     timeBudgetMs: 6_000,
     maxTokens: KINDS.length,
     signal: new AbortController().signal,
-    settings: { idlePollMs: 100, reserveMs: 1_000 },
+    settings: { idlePollMs: 100, reserveMs: 1_000, spareFallback },
   });
 
 const rowsByKind = async () => {
@@ -88,5 +88,16 @@ describe("tracker loop: market truth against the simulator", () => {
     expect(second.fallbackUsed).toBeGreaterThanOrEqual(1);
     const statuses = await db.sql<{ status: string; missing_checks: number }[]>`select status, missing_checks from peakwatch.tokens`;
     expect(statuses.every((row) => row.status === "active" && row.missing_checks === 0)).toBe(true);
+  });
+
+  it("uses both budgets: a chunk goes to GeckoTerminal first when it has a slot free now, DexScreener prices what it left", async () => {
+    await insertSimTokens(db.sql, fx.sim.tokens());
+    const stats = await run(true);
+    expect(stats).toMatchObject({ spareUsed: 1, spareFailures: 0, failed: 0 });
+    expect(stats.geckoterminalCalls).toBeGreaterThanOrEqual(1);
+    // the curve token has no reserve on GeckoTerminal either, yet it is priced; the never-listed one stays pending
+    const rows = await rowsByKind();
+    expect(rows.get("curve")).toMatchObject({ status: "active" });
+    expect(rows.get("never_listed")).toMatchObject({ status: "pending" });
   });
 });

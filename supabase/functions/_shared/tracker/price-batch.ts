@@ -6,6 +6,7 @@ import type { Failure } from "../queue/fail.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
 import { verdictFor } from "../market/truth.ts";
 import type { Check } from "./record-checks.ts";
+import { askSpare } from "./spare-lane.ts";
 import { checkFor } from "./token-check.ts";
 import type { TrackerStats } from "./stats.ts";
 
@@ -17,6 +18,8 @@ export interface PricingContext {
   stats: TrackerStats;
   /** A quote whose pair holds less liquidity than this counts as missing (a rug, a drained pool). */
   liquidityFloorUsd: number;
+  /** Ask the fallback first when it has a slot free right now, so both providers' budgets are used. */
+  spareFallback?: boolean;
   /** Sees every provider answer (yield, dropped values); a failure here never fails the batch. */
   observe?: (provider: ProviderName, chain: string, asked: string[], result: ProviderResult) => Promise<void>;
 }
@@ -114,14 +117,29 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const known: Answers = new Map();
   const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
-  let parseFailures = await attempt(ctx.primary, stats, errors, () => askPrimary(chain, addresses, ctx, known, countersFor(stats)));
+  const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
+  let parseFailures = 0;
+  let askedFallback = false;
+  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted) {
+    const spare = await askSpare(fallback, chain, addresses, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
+    if (spare.failed) stats.spareFailures += 1;
+    if (spare.result) {
+      askedFallback = true;
+      stats.spareUsed += 1;
+      parseFailures += spare.result.parseFailures;
+      await merge(known, spare.result, ctx, fallback.provider.name, chain, addresses);
+    }
+  }
+  const forPrimary = addresses.filter((a) => !isPriced(known, a));
+  if (forPrimary.length > 0) {
+    parseFailures += await attempt(ctx.primary, stats, errors, () => askPrimary(chain, forPrimary, ctx, known, countersFor(stats)));
+  }
   const primaryFailed = errors.messages.length > 0;
 
   const unpriced = addresses.filter((a) => !isPriced(known, a));
   // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
   const aborted = ctx.signal.aborted;
-  const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
-  if (unpriced.length > 0 && fallback && !aborted && fallbackServes) {
+  if (unpriced.length > 0 && fallback && !aborted && fallbackServes && !askedFallback) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
       const result = await callLane(fallback, chain, unpriced, {

@@ -20,6 +20,8 @@ export interface TrackerSettings {
   reserveMs: number;
   liquidityFloorUsd: number;
   deadAfterMisses: number;
+  /** Ask the fallback first when it has a free slot, so both providers' budgets are used. */
+  spareFallback: boolean;
   failPolicy: FailPolicy;
 }
 
@@ -31,6 +33,7 @@ export const defaultTrackerSettings: TrackerSettings = {
   reserveMs: 4_000,
   liquidityFloorUsd: 100,
   deadAfterMisses: 5,
+  spareFallback: true,
   failPolicy: defaultFailPolicy,
 };
 
@@ -83,6 +86,7 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
       signal: run.signal,
       stats,
       liquidityFloorUsd: settings.liquidityFloorUsd,
+      spareFallback: settings.spareFallback,
       observe: (provider, chain, asked, result) =>
         observeYield([run.primary, run.fallback].find((lane) => lane?.provider.name === provider)?.priced, provider, chain, asked, result, stats),
     });

@@ -14,6 +14,10 @@ export interface TrackerStats {
   geckoterminalCalls: number;
   rateLimited: number;
   fallbackUsed: number;
+  /** Chunks asked of the fallback first because it had a slot free (both budgets in use). */
+  spareUsed: number;
+  /** Such spare requests that failed (the primary was asked instead). */
+  spareFailures: number;
   batches: number;
   /** Results dropped because the lease ran out and another worker holds the row. */
   staleDropped: number;
@@ -44,6 +48,8 @@ export const emptyStats = (): TrackerStats => ({
   geckoterminalCalls: 0,
   rateLimited: 0,
   fallbackUsed: 0,
+  spareUsed: 0,
+  spareFailures: 0,
   batches: 0,
   staleDropped: 0,
   unpriceable: 0,
