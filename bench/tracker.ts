@@ -132,11 +132,12 @@ function counterAt(timeline: TimelineSample[], s: number, pick: (sample: Timelin
 
 /** Tokens marked dead, by simulated kind: only rugged ones may be (a live token marked dead is a wrong value). */
 async function deadByKind(sql: Sql, sim: MarketSimulator): Promise<Record<string, number>> {
-  const kindOf = new Map(sim.tokens().map((token) => [`${token.chain}:${token.address}`, token.kind]));
+  const key = (chain: string, address: string) => `${chain}:${address.startsWith("0x") ? address.toLowerCase() : address}`;
+  const kindOf = new Map(sim.tokens().map((token) => [key(token.chain, token.address), token.kind]));
   const dead = await sql<{ chain: string; address: string }[]>`select chain, address from peakwatch.tokens where status = 'dead'`;
   const counts: Record<string, number> = {};
   for (const row of dead) {
-    const kind = kindOf.get(`${row.chain}:${row.address}`) ?? kindOf.get(`${row.chain}:${row.address.toLowerCase()}`) ?? "unknown";
+    const kind = kindOf.get(key(row.chain, row.address)) ?? "unknown";
     counts[kind] = (counts[kind] ?? 0) + 1;
   }
   return counts;

@@ -18,6 +18,8 @@ const trackerEnv = sharedEnv.extend({
   TRACKER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(90),
   TRACKER_LIQUIDITY_FLOOR_USD: z.coerce.number().min(0).default(100),
   TRACKER_DEAD_AFTER_MISSES: z.coerce.number().int().min(1).max(100).default(5),
+  // "false" turns it off; anything else (or unset) leaves it on
+  TRACKER_SPARE_FALLBACK: z.enum(["true", "false"]).default("true").transform((value) => value === "true"),
 });
 
 export interface LaneOptions {
@@ -69,6 +71,7 @@ export function trackerDeps(): TrackerDeps {
       leaseSeconds: env.TRACKER_LEASE_SECONDS,
       liquidityFloorUsd: env.TRACKER_LIQUIDITY_FLOOR_USD,
       deadAfterMisses: env.TRACKER_DEAD_AFTER_MISSES,
+      spareFallback: env.TRACKER_SPARE_FALLBACK,
     },
   };
   return cached;
