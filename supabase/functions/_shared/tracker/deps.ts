@@ -18,7 +18,7 @@ const trackerEnv = sharedEnv.extend({
   TRACKER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(90),
   TRACKER_LIQUIDITY_FLOOR_USD: z.coerce.number().min(0).default(100),
   TRACKER_DEAD_AFTER_MISSES: z.coerce.number().int().min(1).max(100).default(5),
-  // "false" turns it off; anything else (or unset) leaves it on
+  // on unless "false": GeckoTerminal takes a chunk first when it has a slot free right now
   TRACKER_SPARE_FALLBACK: z.enum(["true", "false"]).default("true").transform((value) => value === "true"),
 });
 
