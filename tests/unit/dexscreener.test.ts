@@ -219,6 +219,11 @@ describe("dexscreener: answers cut at 30 pairs", () => {
     expect(needsSingleRetry({ results, parseFailures: 0, itemCount: 29, status: 200 })).toEqual([]);
   });
 
+  it("an answer with more pairs than the cap was not cut: an absent address is not_in_response", () => {
+    const results = quotesFromPairs("solana", ["Token0Mint1111111111111111111111111111", MILF], parsePairs(pairsFor(31)));
+    expect(results[1]).toMatchObject({ reason: "not_in_response" });
+  });
+
   it("does not ask to retry an address that was already asked for alone", () => {
     expect(quotesFromPairs("solana", [MILF], parsePairs(pairsFor(30)))[0]).toMatchObject({ reason: "not_in_response" });
   });

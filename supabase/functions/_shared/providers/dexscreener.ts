@@ -84,7 +84,9 @@ export function choosePair(pairs: DexPair[], chain: string, address: string): Ad
 }
 
 export function quotesFromPairs(chain: string, addresses: string[], parsed: ParsedPairs): AddressOutcome[] {
-  const capped = addresses.length > 1 && parsed.itemCount >= DEXSCREENER_PAIR_CAP;
+  // Exactly at the cap: maybe cut. More pairs than the cap: nothing was cut, and an absent address
+  // (never listed) is absent — re-asking it alone would cost a request per chunk.
+  const capped = addresses.length > 1 && parsed.itemCount === DEXSCREENER_PAIR_CAP;
   return addresses.map((address) => {
     const outcome = choosePair(parsed.pairs, chain, address);
     if (capped && outcome.outcome === "missing" && outcome.reason === "not_in_response") {
