@@ -111,25 +111,38 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
   }
 }
 
-async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome): Promise<void> {
+/** What a chain group's chunks share: every answer so far, and which addresses the fallback was asked. */
+interface GroupState {
+  known: Answers;
+  askedFallback: Set<string>;
+}
+
+/**
+ * Prices one chunk. With `carry`, tokens a spare fallback request left unpriced are handed back
+ * (to ride in the next chunk's primary request) instead of costing a primary request of their own.
+ */
+async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome, group: GroupState, carry: boolean): Promise<ClaimedToken[]> {
   const { stats, fallback } = ctx;
-  const addresses = tokens.map((t) => t.address);
-  const known: Answers = new Map();
+  const { known } = group;
   const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
   const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
   let parseFailures = 0;
-  let askedFallback = false;
-  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted) {
-    const spare = await askSpare(fallback, chain, addresses, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
+  const fresh = tokens.filter((t) => !group.askedFallback.has(t.address)).map((t) => t.address);
+  let carried: ClaimedToken[] = [];
+  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted && fresh.length > 0) {
+    const spare = await askSpare(fallback, chain, fresh, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
     if (spare.failed) stats.spareFailures += 1;
     if (spare.result) {
-      askedFallback = true;
+      for (const address of fresh) group.askedFallback.add(address);
       stats.spareUsed += 1;
       parseFailures += spare.result.parseFailures;
-      await merge(known, spare.result, ctx, fallback.provider.name, chain, addresses);
+      await merge(known, spare.result, ctx, fallback.provider.name, chain, fresh);
+      if (carry) carried = tokens.filter((t) => fresh.includes(t.address) && !isPriced(known, t.address));
     }
   }
+  if (carried.length > 0) tokens = tokens.filter((t) => !carried.includes(t));
+  const addresses = tokens.map((t) => t.address);
   const forPrimary = addresses.filter((a) => !isPriced(known, a));
   if (forPrimary.length > 0) {
     parseFailures += await attempt(ctx.primary, stats, errors, () => askPrimary(chain, forPrimary, ctx, known, countersFor(stats)));
@@ -139,17 +152,19 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const unpriced = addresses.filter((a) => !isPriced(known, a));
   // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
   const aborted = ctx.signal.aborted;
-  if (unpriced.length > 0 && fallback && !aborted && fallbackServes && !askedFallback) {
+  const forFallback = unpriced.filter((a) => !group.askedFallback.has(a));
+  if (forFallback.length > 0 && fallback && !aborted && fallbackServes) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
-      const result = await callLane(fallback, chain, unpriced, {
+      const result = await callLane(fallback, chain, forFallback, {
         deadline: ctx.deadline,
         signal: ctx.signal,
         maxWaitMs: primaryFailed ? undefined : 2_000,
         counters: countersFor(stats),
       });
       stats.fallbackUsed += 1;
-      await merge(known, result, ctx, fallback.provider.name, chain, unpriced);
+      for (const address of forFallback) group.askedFallback.add(address);
+      await merge(known, result, ctx, fallback.provider.name, chain, forFallback);
       return result.parseFailures;
     });
   }
@@ -170,18 +185,23 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
       out.checks.push(checkFor(token, verdict, observedAt, ctx.liquidityFloorUsd));
     }
   }
+  return carried;
 }
 
 /** Prices one claimed batch: primary per chain in chunks, fallback for what it could not price. */
 export async function priceBatch(tokens: ClaimedToken[], ctx: PricingContext): Promise<BatchOutcome> {
   const out: BatchOutcome = { checks: [], failures: [], unstarted: [] };
   for (const [chain, group] of groupByChain(tokens)) {
-    for (const part of chunk(group, ctx.primary.provider.maxBatch)) {
+    const state: GroupState = { known: new Map(), askedFallback: new Set() };
+    let queue = group;
+    while (queue.length > 0) {
+      const part = queue.slice(0, ctx.primary.provider.maxBatch);
+      queue = queue.slice(part.length);
       if (ctx.signal.aborted || Date.now() >= ctx.deadline) {
         out.unstarted.push(...part.map((token) => token.token_id));
         continue;
       }
-      await priceChunk(chain, part, ctx, out);
+      queue = [...(await priceChunk(chain, part, ctx, out, state, queue.length > 0)), ...queue];
     }
   }
   return out;
