@@ -111,37 +111,35 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
   }
 }
 
-/** What a chain group's chunks share: every answer so far, and which addresses the fallback was asked. */
-interface GroupState {
-  known: Answers;
-  askedFallback: Set<string>;
+/** A chain group's tokens not yet started: a chunk whose spare request priced most of it tops up from here. */
+interface GroupQueue {
+  take(count: number): ClaimedToken[];
 }
 
 /**
- * Prices one chunk. With `carry`, tokens a spare fallback request left unpriced are handed back
- * (to ride in the next chunk's primary request) instead of costing a primary request of their own.
+ * Prices one chunk. When a spare fallback request priced most of it, the primary request is
+ * topped up from the group's queue, so the few left unpriced never cost a primary request alone.
  */
-async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome, group: GroupState, carry: boolean): Promise<ClaimedToken[]> {
+async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome, queue: GroupQueue): Promise<void> {
   const { stats, fallback } = ctx;
-  const { known } = group;
+  const known: Answers = new Map();
+  const askedFallback = new Set<string>();
   const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
   const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
   let parseFailures = 0;
-  const fresh = tokens.filter((t) => !group.askedFallback.has(t.address)).map((t) => t.address);
-  let carried: ClaimedToken[] = [];
-  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted && fresh.length > 0) {
-    const spare = await askSpare(fallback, chain, fresh, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
+  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted) {
+    const asked = tokens.map((t) => t.address);
+    const spare = await askSpare(fallback, chain, asked, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
     if (spare.failed) stats.spareFailures += 1;
     if (spare.result) {
-      for (const address of fresh) group.askedFallback.add(address);
+      for (const address of asked) askedFallback.add(address);
       stats.spareUsed += 1;
       parseFailures += spare.result.parseFailures;
-      await merge(known, spare.result, ctx, fallback.provider.name, chain, fresh);
-      if (carry) carried = tokens.filter((t) => fresh.includes(t.address) && !isPriced(known, t.address));
+      await merge(known, spare.result, ctx, fallback.provider.name, chain, asked);
+      tokens = [...tokens, ...queue.take(asked.filter((a) => isPriced(known, a)).length)];
     }
   }
-  if (carried.length > 0) tokens = tokens.filter((t) => !carried.includes(t));
   const addresses = tokens.map((t) => t.address);
   const forPrimary = addresses.filter((a) => !isPriced(known, a));
   if (forPrimary.length > 0) {
@@ -152,7 +150,7 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const unpriced = addresses.filter((a) => !isPriced(known, a));
   // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
   const aborted = ctx.signal.aborted;
-  const forFallback = unpriced.filter((a) => !group.askedFallback.has(a));
+  const forFallback = unpriced.filter((a) => !askedFallback.has(a));
   if (forFallback.length > 0 && fallback && !aborted && fallbackServes) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
@@ -163,7 +161,6 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
         counters: countersFor(stats),
       });
       stats.fallbackUsed += 1;
-      for (const address of forFallback) group.askedFallback.add(address);
       await merge(known, result, ctx, fallback.provider.name, chain, forFallback);
       return result.parseFailures;
     });
@@ -185,23 +182,21 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
       out.checks.push(checkFor(token, verdict, observedAt, ctx.liquidityFloorUsd));
     }
   }
-  return carried;
 }
 
 /** Prices one claimed batch: primary per chain in chunks, fallback for what it could not price. */
 export async function priceBatch(tokens: ClaimedToken[], ctx: PricingContext): Promise<BatchOutcome> {
   const out: BatchOutcome = { checks: [], failures: [], unstarted: [] };
   for (const [chain, group] of groupByChain(tokens)) {
-    const state: GroupState = { known: new Map(), askedFallback: new Set() };
-    let queue = group;
-    while (queue.length > 0) {
-      const part = queue.slice(0, ctx.primary.provider.maxBatch);
-      queue = queue.slice(part.length);
+    const pending = [...group];
+    const queue: GroupQueue = { take: (count) => pending.splice(0, count) };
+    while (pending.length > 0) {
+      const part = queue.take(ctx.primary.provider.maxBatch);
       if (ctx.signal.aborted || Date.now() >= ctx.deadline) {
         out.unstarted.push(...part.map((token) => token.token_id));
         continue;
       }
-      queue = [...(await priceChunk(chain, part, ctx, out, state, queue.length > 0)), ...queue];
+      await priceChunk(chain, part, ctx, out, queue);
     }
   }
   return out;
