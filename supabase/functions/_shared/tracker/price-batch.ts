@@ -64,7 +64,10 @@ type Answers = Map<string, AddressOutcome[]>;
 async function merge(known: Answers, result: ProviderResult, ctx: PricingContext, provider: ProviderName, chain: string, asked: string[]): Promise<void> {
   ctx.stats.parseFailures += result.parseFailures;
   for (const outcome of result.results) known.set(outcome.address, [...(known.get(outcome.address) ?? []), outcome]);
-  await ctx.observe?.(provider, chain, asked, result).catch(() => {});
+  // Yield bookkeeping must never fail a batch; a failure is counted instead.
+  await ctx.observe?.(provider, chain, asked, result).catch(() => {
+    ctx.stats.observeFailures += 1;
+  });
 }
 
 const isPriced = (known: Answers, address: string) => known.get(address)?.some((answer) => answer.outcome === "priced") ?? false;

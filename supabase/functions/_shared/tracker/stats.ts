@@ -27,6 +27,8 @@ export interface TrackerStats {
   poisonItems: number;
   /** Absurd market caps dropped from otherwise sane quotes. */
   absurdMarketCaps: number;
+  /** Yield bookkeeping (Redis) that failed; the batch went on. */
+  observeFailures: number;
   /** Yield per provider (health reads these from runs.counts): addresses asked that it priced before, and how many of those it priced now. */
   dexscreenerAskedKnown: number;
   dexscreenerPricedKnown: number;
@@ -55,6 +57,7 @@ export const emptyStats = (): TrackerStats => ({
   unpriceable: 0,
   poisonItems: 0,
   absurdMarketCaps: 0,
+  observeFailures: 0,
   dexscreenerAskedKnown: 0,
   dexscreenerPricedKnown: 0,
   geckoterminalAskedKnown: 0,
