@@ -1,4 +1,5 @@
 -- Market truth (issue 11): what one provider item or one feed item does to a token and the queue.
+-- Idempotent (if not exists / or replace), so it can be pushed again onto a database that has it.
 --
 --   * record_checks takes a third outcome, `unpriceable` (listed but no sane price, or an absence not
 --     every provider could confirm): checked at normal cadence, never a miss toward dead, never an
@@ -12,19 +13,19 @@
 --   * Poison feed items (a called_at Postgres cannot hold or before 2010, an entry price that
 --     overflows ROI) are rejected with a reason in ingest_calls; the rest of the page goes in.
 
-alter table peakwatch.tokens add column last_called_at timestamptz;
+alter table peakwatch.tokens add column if not exists last_called_at timestamptz;
 alter table peakwatch.calls
-  add column entry_observed_at timestamptz,
+  add column if not exists entry_observed_at timestamptz,
   -- null while there is no entry; false when observed within the tolerance before the call (or sent by the caller)
-  add column entry_approximate boolean;
+  add column if not exists entry_approximate boolean;
 
 update peakwatch.tokens t set last_called_at = k.newest
 from (select token_id, max(least(called_at, now())) as newest from peakwatch.calls group by token_id) k
 where k.token_id = t.id;
-update peakwatch.calls set entry_approximate = true where entry_price_usd is not null;
+update peakwatch.calls set entry_approximate = true where entry_price_usd is not null and entry_approximate is null;
 
 -- The entry tolerance: `alter database … set peakwatch.entry_tolerance = '2 minutes'` changes it.
-create function peakwatch.entry_tolerance()
+create or replace function peakwatch.entry_tolerance()
 returns interval
 language sql
 stable
@@ -34,7 +35,7 @@ as $$
 $$;
 
 -- An observation is a call's exact entry when made at or before the call, within the tolerance.
-create function peakwatch.entry_on_time(p_observed_at timestamptz, p_called_at timestamptz)
+create or replace function peakwatch.entry_on_time(p_observed_at timestamptz, p_called_at timestamptz)
 returns boolean
 language sql
 stable
@@ -45,7 +46,7 @@ $$;
 
 -- Whether an observation becomes a call's entry: the first one does, and an exact one replaces an
 -- approximate one (results arrive out of order), never the other way round.
-create function peakwatch.entry_replaced(p_entry numeric, p_approximate boolean, p_observed_at timestamptz, p_called_at timestamptz)
+create or replace function peakwatch.entry_replaced(p_entry numeric, p_approximate boolean, p_observed_at timestamptz, p_called_at timestamptz)
 returns boolean
 language sql
 stable
@@ -56,7 +57,7 @@ $$;
 
 -- Statement-level: a page of 1,000 calls touches each token once. A call dated in the future (within
 -- ingest's 5-minute allowance) counts from now.
-create function peakwatch.calls_touch_token()
+create or replace function peakwatch.calls_touch_token()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -70,6 +71,7 @@ begin
 end
 $$;
 
+drop trigger if exists calls_touch_token on peakwatch.calls;
 create trigger calls_touch_token after insert on peakwatch.calls
   referencing new table as new_calls
   for each statement execute function peakwatch.calls_touch_token();
@@ -104,7 +106,7 @@ end
 $$;
 
 -- A feed item that would fail the whole ingest statement, or null. Only what call_rows would cast.
-create function peakwatch.call_poison(p_item jsonb)
+create or replace function peakwatch.call_poison(p_item jsonb)
 returns text
 language plpgsql
 stable
@@ -143,7 +145,7 @@ end
 $$;
 
 -- A market cap of 0 or below is unknown, not a reason to refuse the call.
-create function peakwatch.call_sanitized(p_item jsonb)
+create or replace function peakwatch.call_sanitized(p_item jsonb)
 returns jsonb
 language sql
 immutable
