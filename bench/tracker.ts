@@ -1,6 +1,7 @@
 /**
- * Tracker benchmark: 20,000 trading tokens on the market simulator (enforcing DexScreener's
- * 300 requests/min), all inserted into peakwatch.tokens at once, drained by 4 concurrent trackers
+ * Tracker benchmark: 20,000 tokens on the market simulator (enforcing DexScreener's 300 and
+ * GeckoTerminal's 30 requests/min) in the mix call groups post (bonding-curve, graduated, null-price,
+ * absurd-cap, poison, quote-side, rugged and never-listed beside ordinary tokens; printed), all inserted into peakwatch.tokens at once, drained by 4 concurrent trackers
  * sharing one Redis limiter, while new tokens keep arriving at 2/s. Measures tokens priced per
  * minute against the provider ceiling (300 req/min x 30 addresses), 429s, and seconds from insert
  * to first price for the streamed tokens. Run with `npm run bench:tracker`; figures go to stdout
@@ -29,6 +30,8 @@ import {
   CHAINS,
   DEXSCREENER_ADDRESSES_PER_REQUEST,
   DEXSCREENER_REQUESTS_PER_MINUTE,
+  GECKOTERMINAL_REQUESTS_PER_MINUTE,
+  mixOf,
   simCounts,
   startBenchMarket,
 } from "./tracker/market.ts";
@@ -42,7 +45,17 @@ import {
   unpricedCount,
   type IdRange,
 } from "./tracker/measure.ts";
-import { formatReport, P95_TARGET_S, RATIO_TARGET, type Report, resultPath, type TimelineSample, writeReport } from "./tracker/report.ts";
+import {
+  COMBINED_AIM,
+  formatReport,
+  P95_AIM_S,
+  P95_TARGET_S,
+  RATIO_TARGET,
+  type Report,
+  resultPath,
+  type TimelineSample,
+  writeReport,
+} from "./tracker/report.ts";
 import { type Stream, startStream } from "./tracker/stream.ts";
 
 const DB_NAME = "peakwatch_bench_tracker";
@@ -117,6 +130,19 @@ function counterAt(timeline: TimelineSample[], s: number, pick: (sample: Timelin
   return pick(before) + ((pick(after) - pick(before)) * (s - before.s)) / (after.s - before.s);
 }
 
+/** Tokens marked dead, by simulated kind: only rugged ones may be (a live token marked dead is a wrong value). */
+async function deadByKind(sql: Sql, sim: MarketSimulator): Promise<Record<string, number>> {
+  const key = (chain: string, address: string) => `${chain}:${address.startsWith("0x") ? address.toLowerCase() : address}`;
+  const kindOf = new Map(sim.tokens().map((token) => [key(token.chain, token.address), token.kind]));
+  const dead = await sql<{ chain: string; address: string }[]>`select chain, address from peakwatch.tokens where status = 'dead'`;
+  const counts: Record<string, number> = {};
+  for (const row of dead) {
+    const kind = kindOf.get(key(row.chain, row.address)) ?? "unknown";
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}
+
 async function main(): Promise<void> {
   const { adminUrl, redisUrl } = readStackSettings();
   const startedAt = new Date().toISOString();
@@ -124,7 +150,8 @@ async function main(): Promise<void> {
   const settings = trackerSettings();
   const chainPerTracker = process.env.BENCH_TRACKER_CHAIN_PER_TRACKER === "1";
   const effectiveSettings = { ...defaultTrackerSettings, ...settings };
-  const limits = providerLimits(`${keyPrefix}limits:`).dexscreener;
+  const allLimits = providerLimits(`${keyPrefix}limits:`);
+  const limits = allLimits.dexscreener;
   const redis = createRedis(redisUrl);
   const logs = captureTrackerLogs(resultPath(benchDir, startedAt, "log"));
 
@@ -160,7 +187,11 @@ async function main(): Promise<void> {
 
   try {
     progress(`simulator: ${BACKLOG} tokens on ${CHAINS.join("/")}, DexScreener limit ${DEXSCREENER_REQUESTS_PER_MINUTE}/min`);
-    const specs = backlogSpecs(BACKLOG, SEED, PUMP_SHARE);
+    const specs = backlogSpecs(BACKLOG, SEED);
+    const mix = mixOf(specs);
+    // never-listed tokens are checked, never priced: the drain is over when every other one is
+    const priceable = BACKLOG - (mix.never_listed ?? 0);
+    progress(`mix: ${Object.entries(mix).map(([kind, n]) => `${kind} ${n}`).join(", ")}`);
     sim = await startBenchMarket(SEED, specs);
     const universe = sim.tokens().slice(0, BACKLOG);
 
@@ -190,16 +221,17 @@ async function main(): Promise<void> {
         backlogPriced: priced,
         dexscreenerRequests: counts.dexscreener.requests,
         dexscreenerRateLimited: counts.dexscreener.rateLimited,
+        geckoterminalRequests: counts.geckoterminal.requests,
       });
       return priced;
     };
     const say = (priced: number) => {
       const last = timeline.at(-1)!;
-      progress(`${last.s.toFixed(0)} s: backlog ${priced}/${BACKLOG} priced, dexscreener ${last.dexscreenerRequests} requests, ${last.dexscreenerRateLimited} x 429`);
+      progress(`${last.s.toFixed(0)} s: backlog ${priced}/${priceable} priced, dexscreener ${last.dexscreenerRequests} requests, ${last.dexscreenerRateLimited} x 429, geckoterminal ${last.geckoterminalRequests} requests`);
     };
 
     progress(`starting ${TRACKERS} trackers (budget ${TIME_BUDGET_MS / 1000} s, back to back) and ${STREAM_PER_SECOND} new tokens/s`);
-    timeline.push({ s: 0, backlogPriced: 0, dexscreenerRequests: 0, dexscreenerRateLimited: 0 });
+    timeline.push({ s: 0, backlogPriced: 0, dexscreenerRequests: 0, dexscreenerRateLimited: 0, geckoterminalRequests: 0 });
     const baseline = await simCounts(sim);
     if (baseline.dexscreener.requests !== 0) throw new Error("simulator saw requests before the trackers started");
     fleet = startFleet({
@@ -215,12 +247,12 @@ async function main(): Promise<void> {
     stream = startStream({ sim, sql, perSecond: STREAM_PER_SECOND, seed: SEED + 1, pumpShare: PUMP_SHARE });
 
     let priced = 0;
-    for (let n = 1; priced < BACKLOG && Date.now() - trackersStarted < DRAIN_CAP_MS; n++) {
+    for (let n = 1; priced < priceable && Date.now() - trackersStarted < DRAIN_CAP_MS; n++) {
       await sleep(SAMPLE_MS);
       priced = await sample();
       if (n % 10 === 0) say(priced);
     }
-    const complete = priced >= BACKLOG;
+    const complete = priced >= priceable;
     say(priced);
     if (complete) {
       progress(`backlog drained; ${AFTER_DRAIN_MS / 1000} s more of new tokens against due refreshes`);
@@ -247,7 +279,10 @@ async function main(): Promise<void> {
     const drainSeconds = drainEndS - trackersStarted / 1000;
     const firstPricings = await firstPricingsBetween(sql, trackersStarted / 1000 - 1, drainEndS);
     const dexRequests = counterAt(timeline, drainSeconds, (s) => s.dexscreenerRequests);
+    const geckoRequests = counterAt(timeline, drainSeconds, (s) => s.geckoterminalRequests);
     const ceilingPerMinute = DEXSCREENER_REQUESTS_PER_MINUTE * DEXSCREENER_ADDRESSES_PER_REQUEST;
+    const combinedRequestsPerMinute = DEXSCREENER_REQUESTS_PER_MINUTE + GECKOTERMINAL_REQUESTS_PER_MINUTE;
+    const combinedCeilingPerMinute = combinedRequestsPerMinute * DEXSCREENER_ADDRESSES_PER_REQUEST;
     const pricedPerMinute = firstPricings / (drainSeconds / 60);
 
     const firstPrices = await timesToFirstPrice(sql, streamIds);
@@ -268,6 +303,8 @@ async function main(): Promise<void> {
       },
       config: {
         backlog: BACKLOG,
+        priceable,
+        mix,
         chains: [...CHAINS],
         pumpShare: PUMP_SHARE,
         trackers: TRACKERS,
@@ -275,7 +312,9 @@ async function main(): Promise<void> {
         settings: { ...effectiveSettings, failPolicy: undefined },
         chainPerTracker,
         limiter: { ratePerMinute: limits.ratePerMinute, burst: limits.burst },
+        geckoLimiter: { ratePerMinute: allLimits.geckoterminal.ratePerMinute, burst: allLimits.geckoterminal.burst },
         simulatorLimitPerMinute: DEXSCREENER_REQUESTS_PER_MINUTE,
+        simulatorGeckoLimitPerMinute: GECKOTERMINAL_REQUESTS_PER_MINUTE,
         streamPerSecond: STREAM_PER_SECOND,
         drainCapMs: DRAIN_CAP_MS,
         afterDrainMs: AFTER_DRAIN_MS,
@@ -288,9 +327,14 @@ async function main(): Promise<void> {
         pricedPerMinute,
         ceilingPerMinute,
         ratio: pricedPerMinute / ceilingPerMinute,
+        combinedCeilingPerMinute,
+        combinedRatio: pricedPerMinute / combinedCeilingPerMinute,
         dexscreenerRequests: Math.round(dexRequests),
+        geckoterminalRequests: Math.round(geckoRequests),
         requestsPerMinute: dexRequests / (drainSeconds / 60),
-        addressesPerRequest: firstPricings / Math.max(1, dexRequests),
+        geckoRequestsPerMinute: geckoRequests / (drainSeconds / 60),
+        budgetUse: (dexRequests + geckoRequests) / (drainSeconds / 60) / combinedRequestsPerMinute,
+        addressesPerRequest: firstPricings / Math.max(1, dexRequests + geckoRequests),
       },
       rateLimited: {
         simulatorDexscreener: sim1.dexscreener.rateLimited,
@@ -311,9 +355,10 @@ async function main(): Promise<void> {
         simulator: sim1,
       },
       endState: await endState(sql),
+      deadByKind: await deadByKind(sql, sim),
       eventLoopDelayMs: { mean: loop.mean / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
       trackerLogLines: logs.lines(),
-      pass: { ratio: false, no429: false, p95: false },
+      pass: { ratio: false, no429: false, p95: false, combined: false, p95Aim: false },
       timeline,
     };
     const p95 = report.timeToFirstPrice.all.p95;
@@ -321,6 +366,8 @@ async function main(): Promise<void> {
       ratio: complete && report.drain.ratio >= RATIO_TARGET,
       no429: report.rateLimited.simulatorDexscreener + report.rateLimited.simulatorGeckoterminal + report.rateLimited.trackers === 0,
       p95: p95 !== null && p95 < P95_TARGET_S,
+      combined: complete && report.drain.combinedRatio >= COMBINED_AIM,
+      p95Aim: p95 !== null && p95 < P95_AIM_S,
     };
 
     const file = resultPath(benchDir, startedAt, "json");

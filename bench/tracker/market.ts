@@ -1,6 +1,6 @@
 import { startMarketSimulator, type MarketSimulator } from "../../dev/market-sim/server.ts";
 import type { EndpointStats } from "../../dev/market-sim/controls.ts";
-import type { TokenSpec } from "../../dev/market-sim/universe.ts";
+import type { TokenKind, TokenSpec } from "../../dev/market-sim/universe.ts";
 
 export const CHAINS = ["solana", "ethereum", "base", "bsc"] as const;
 export type Chain = (typeof CHAINS)[number];
@@ -8,6 +8,42 @@ export type Chain = (typeof CHAINS)[number];
 /** DexScreener's documented limit for /tokens/v1 and its per-request address cap. */
 export const DEXSCREENER_REQUESTS_PER_MINUTE = 300;
 export const DEXSCREENER_ADDRESSES_PER_REQUEST = 30;
+/** GeckoTerminal's public limit; tokens/multi also takes 30 addresses. */
+export const GECKOTERMINAL_REQUESTS_PER_MINUTE = 30;
+
+/**
+ * The backlog's token classes (shares of the universe): what call groups post. Bonding-curve and
+ * graduated tokens are Solana launchpad shapes, so only Solana slots get them (others stay steady).
+ * Every class but never_listed can be priced; null_price is priced from priceNative or the fallback.
+ */
+export const MIX = {
+  pump: 0.15,
+  curve: 0.12,
+  graduated: 0.06,
+  null_price: 0.04,
+  absurd_cap: 0.03,
+  poison: 0.02,
+  quote_only: 0.02,
+  rug: 0.02,
+  never_listed: 0.02,
+} as const satisfies Partial<Record<TokenKind, number>>;
+const SOLANA_ONLY = new Set<TokenKind>(["curve", "graduated"]);
+
+function mixedKind(chain: Chain, random: () => number): TokenKind {
+  let r = random();
+  for (const [kind, share] of Object.entries(MIX) as Array<[TokenKind, number]>) {
+    if (r < share) return SOLANA_ONLY.has(kind) && chain !== "solana" ? "steady" : kind;
+    r -= share;
+  }
+  return "steady";
+}
+
+/** How many tokens of each kind a list of specs holds. */
+export function mixOf(specs: TokenSpec[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const spec of specs) counts[spec.kind ?? "steady"] = (counts[spec.kind ?? "steady"] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]));
+}
 
 /** mulberry32: a small deterministic stream, so every run prices the same universe in the same order. */
 export function prng(seed: number): () => number {
@@ -30,9 +66,12 @@ export function tradingSpec(chain: Chain, random: () => number, pumpShare: numbe
  * `count` tokens, the same number on every chain, in shuffled order: new tokens arrive from all
  * chains mixed, so a claimed batch holds several chains (as in production).
  */
-export function backlogSpecs(count: number, seed: number, pumpShare: number): TokenSpec[] {
+export function backlogSpecs(count: number, seed: number): TokenSpec[] {
   const random = prng(seed);
-  const specs = Array.from({ length: count }, (_, i) => tradingSpec(CHAINS[i % CHAINS.length]!, random, pumpShare));
+  const specs = Array.from({ length: count }, (_, i): TokenSpec => {
+    const chain = CHAINS[i % CHAINS.length]!;
+    return { chain, kind: mixedKind(chain, random) };
+  });
   for (let i = specs.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [specs[i], specs[j]] = [specs[j]!, specs[i]!];
@@ -46,7 +85,7 @@ export async function startBenchMarket(seed: number, specs: TokenSpec[]): Promis
     host: "127.0.0.1",
     seed,
     tokens: { chains: [...CHAINS], perChain: 0, extra: specs },
-    limits: { dexscreenerTokens: DEXSCREENER_REQUESTS_PER_MINUTE, windowMs: 60_000 },
+    limits: { dexscreenerTokens: DEXSCREENER_REQUESTS_PER_MINUTE, geckoterminal: GECKOTERMINAL_REQUESTS_PER_MINUTE, windowMs: 60_000 },
   });
 }
 

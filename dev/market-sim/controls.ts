@@ -9,7 +9,9 @@ export type Provider = (typeof PROVIDERS)[number];
  * its parser needs and a null is slipped in. cursor_backwards (feed): answers from an earlier point
  * with a next cursor behind the one asked for.
  */
-export const FAULT_KINDS = ["5xx", "timeout", "malformed", "malformed_items", "renamed_field", "pair_cap_30", "cursor_backwards", "none"] as const;
+export const FAULT_KINDS = [
+  "5xx", "timeout", "malformed", "malformed_items", "renamed_field", "renamed_optional", "pair_cap_30", "cursor_backwards", "none",
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const faultSchema = z

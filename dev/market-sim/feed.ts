@@ -122,14 +122,16 @@ export class Feed {
       const k = this.#entries.length + 1;
       const token = pick(streamFor(this.#seed, "feed", k), listed);
       const snap = world.market.snapshot(token, atMs);
+      const poison = token.kind === "poison";
       this.#push({
         chain: token.chain,
         token_address: token.address,
-        symbol: token.symbol,
+        // poison: a NUL and an unpaired surrogate in the ticker, an entry price that overflows ROI, market cap 0
+        symbol: poison ? `${token.symbol}\u0000\udc00` : token.symbol,
         group: k % 2 === 0 ? "sim-alpha" : "sim-beta",
         called_at: iso(world, atMs),
-        price_usd: snap.priceUsd,
-        market_cap_usd: token.reportsMarketCap ? snap.marketCapUsd : null,
+        price_usd: poison ? 1e-40 : snap.priceUsd,
+        market_cap_usd: poison ? 0 : token.reportsMarketCap ? snap.marketCapUsd : null,
       }, atMs);
     }
   }

@@ -18,7 +18,7 @@ import { DEFAULT_LIMITS, ENDPOINTS, type Endpoint, type FaultKind, faultSchema, 
 import { Feed, feedCallsSchema, type FeedOptions, feedSettingsSchema } from "./feed.ts";
 import { Market } from "./market.ts";
 import { buildToken, DEFAULT_CHAINS, generateUniverse, type SimToken, type TokenSpec, tokenSpecSchema } from "./universe.ts";
-import { withMalformedItems, withRenamedField } from "./wire.ts";
+import { withMalformedItems, withRenamedField, withRenamedOptional } from "./wire.ts";
 
 export interface MarketSimulatorOptions {
   port?: number;
@@ -107,6 +107,7 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
     }
     let body = answer.body;
     if (fault === "renamed_field") body = withRenamedField(hit.endpoint, body);
+    if (fault === "renamed_optional" && hit.endpoint === "dexscreener.tokens") body = withRenamedOptional(body);
     if (fault === "malformed_items") body = withMalformedItems(hit.endpoint, body);
     if (fault === "pair_cap_30" && Array.isArray(body)) body = body.slice(0, DEXSCREENER_PAIR_CAP);
     state.stats.record(hit.endpoint, applies ? "fault" : "ok");

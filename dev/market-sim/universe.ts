@@ -5,8 +5,20 @@ import { between, pick, randomBytes, type Rng, streamFor } from "./prng.ts";
  * steady: random walk only · pump: multiplies at eventAtMs · rug: liquidity drains to ~0 at
  * eventAtMs · late: no pairs until listAtMs (pending → active) · quote_only: appears only as the
  * quote token of its pairs, so DexScreener prices it by inversion.
+ *
+ * Market-truth shapes (only when asked for by spec; docs/market-truth.md): curve: one `pumpfun`
+ * bonding-curve pair without a `liquidity` object · graduated: the closed curve pair at liquidity 0
+ * (its last price frozen) beside a live `pumpswap` pool · null_price: DexScreener sends `priceUsd:
+ * null` (priceNative set) · absurd_cap: DexScreener's marketCap is 1e15 · poison: a name with NUL and
+ * an unpaired surrogate, marketCap 0, and feed calls carrying poison values · never_listed: no pairs,
+ * ever.
  */
-export const TOKEN_KINDS = ["steady", "pump", "rug", "late", "quote_only"] as const;
+export const TOKEN_KINDS = [
+  "steady", "pump", "rug", "late", "quote_only",
+  "curve", "graduated", "null_price", "absurd_cap", "poison", "never_listed",
+] as const;
+/** The kinds a generated universe draws from; the market-truth shapes come only by spec. */
+const GENERATED_KINDS = TOKEN_KINDS.slice(0, 5);
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 export interface Asset {
@@ -92,7 +104,7 @@ export function generateUniverse(seed: number, chains: string[], perChain: numbe
   const tokens: SimToken[] = [];
   for (const chain of chains) {
     for (let i = 0; i < perChain; i++) {
-      const kind = TOKEN_KINDS[i] ?? pick(streamFor(seed, "kind", chain, i), ["steady", "steady", "pump", "rug", "late", "quote_only"] as const);
+      const kind = GENERATED_KINDS[i] ?? pick(streamFor(seed, "kind", chain, i), ["steady", "steady", "pump", "rug", "late", "quote_only"] as const);
       tokens.push(buildToken(seed, tokens.length, { chain, kind }, 0));
     }
   }
@@ -104,16 +116,18 @@ export function buildToken(seed: number, index: number, spec: TokenSpec, nowOffs
   const rng = streamFor(seed, "token", index, spec.chain);
   const kind = spec.kind ?? "steady";
   const symbol = spec.symbol ?? randomSymbol(rng);
-  const listAtMs = nowOffsetMs + (spec.listAtMs ?? (kind === "late" ? Math.round(between(rng, 2, 10)) * 60_000 : 0));
+  const listAtMs = kind === "never_listed"
+    ? Number.MAX_SAFE_INTEGER
+    : nowOffsetMs + (spec.listAtMs ?? (kind === "late" ? Math.round(between(rng, 2, 10)) * 60_000 : 0));
   const eventAtMs =
     kind === "pump" || kind === "rug" ? nowOffsetMs + (spec.eventAtMs ?? Math.round(between(rng, 5, 30)) * 60_000) : null;
-  const pairCount = spec.pairs ?? 1 + Math.floor(rng() * 3);
+  const pairCount = kind === "curve" ? 1 : kind === "graduated" ? 2 : spec.pairs ?? 1 + Math.floor(rng() * 3);
   return {
     index,
     chain: spec.chain,
     address: spec.address ?? randomAddress(rng, spec.chain, index),
     symbol,
-    name: spec.name ?? `${symbol.charAt(0)}${symbol.slice(1).toLowerCase()} Token`,
+    name: spec.name ?? (kind === "poison" ? `Bad\u0000Name \ud83d${symbol}` : `${symbol.charAt(0)}${symbol.slice(1).toLowerCase()} Token`),
     kind,
     startPriceUsd: spec.priceUsd ?? 10 ** between(rng, -7, 0),
     totalSupply: 10 ** Math.round(between(rng, 8, 12)),
@@ -135,7 +149,7 @@ function buildPairs(rng: Rng, chain: string, kind: TokenKind, count: number): Si
   const total = weights.reduce((sum, w) => sum + w, 0);
   return weights.map((weight, i) => ({
     pairAddress: randomAddress(rng, chain, -1),
-    dexId: pick(rng, dexIds),
+    dexId: kind === "curve" || (kind === "graduated" && i === 0) ? "pumpfun" : kind === "graduated" ? "pumpswap" : pick(rng, dexIds),
     counter: kind === "quote_only" ? companion(rng, chain) : nth(quotes, i),
     liquidityShare: weight / total,
   }));

@@ -64,7 +64,36 @@ export function dexPair(token: SimToken, pair: SimPair, snap: Snapshot, createdA
     fdv: Math.round(view.fdvUsd),
     pairCreatedAt: createdAt,
   };
-  return view.marketCapUsd === null ? built : { ...built, marketCap: Math.round(view.marketCapUsd) };
+  const withCap = view.marketCapUsd === null ? built : { ...built, marketCap: Math.round(view.marketCapUsd) };
+  return marketTruthShape(token, pair, withCap);
+}
+
+/** How DexScreener's answer differs for the market-truth kinds (universe.ts). */
+function marketTruthShape(token: SimToken, pair: SimPair, item: Record<string, unknown>): Record<string, unknown> {
+  switch (token.kind) {
+    case "curve": {
+      const { liquidity: _none, ...curve } = item;
+      return curve;
+    }
+    case "graduated":
+      // the closed curve keeps the price it had at graduation, a third of today's, with nothing in it
+      return pair.dexId === "pumpfun"
+        ? {
+          ...item,
+          priceUsd: dexDecimal(Number(item.priceUsd) / 3),
+          priceNative: dexDecimal(Number(item.priceNative) / 3),
+          liquidity: { usd: 0, base: 0, quote: 0 },
+        }
+        : item;
+    case "null_price":
+      return { ...item, priceUsd: null };
+    case "absurd_cap":
+      return { ...item, marketCap: 1e15 };
+    case "poison":
+      return { ...item, marketCap: 0 };
+    default:
+      return item;
+  }
 }
 
 export function dexProfile(token: SimToken, listedAt: number): Record<string, unknown> {
@@ -102,7 +131,7 @@ export function geckoToken(token: SimToken, snap: Snapshot, network: string): Re
       normalized_total_supply: String(token.totalSupply),
       price_usd: geckoDecimal(snap.priceUsd),
       fdv_usd: geckoDecimal(snap.fdvUsd),
-      total_reserve_in_usd: geckoDecimal(snap.liquidityUsd),
+      total_reserve_in_usd: token.kind === "curve" ? null : geckoDecimal(snap.liquidityUsd),
       volume_usd: { h24: geckoDecimal(snap.volume24hUsd) },
       market_cap_usd: token.reportsMarketCap ? geckoDecimal(snap.marketCapUsd) : null,
     },
@@ -189,6 +218,11 @@ function round2(value: number): number {
 function required<T>(value: T | undefined): T {
   if (value === undefined) throw new Error("market-sim: a fixture template is empty");
   return value;
+}
+
+/** The `renamed_optional` fault: an optional field renamed, so lenient parsers read every pair as unpriceable. */
+export function withRenamedOptional(body: unknown): unknown {
+  return mapItems(body, (items) => items.map((item) => renameKey(item, "priceUsd", "price_usd")));
 }
 
 /** What the `renamed_field` fault renames: a field each parser relies on. */

@@ -105,10 +105,11 @@ describe("poller endpoint: calls posted by hand", () => {
   it("a token that is already tracked shows its current values on the new call at once", async () => {
     const [token] = await db.sql<{ id: number }[]>`
       insert into peakwatch.tokens (chain, address, status, price_usd, market_cap_usd, first_priced_at, last_priced_at)
-      values ('solana', ${solanaMint(5)}, 'active', 0.5, 500000, now() - interval '1 hour', now()) returning id`;
+      values ('solana', ${solanaMint(5)}, 'active', 0.5, 500000, now() - interval '1 hour', ${new Date(Date.parse(calledAt) - 60_000).toISOString()}) returning id`;
     await post({ calls: [posted(5)] });
-    const [view] = await db.sql`select status, price_usd, market_cap_usd, entry_price_usd from peakwatch.call_performance where external_id = 'tg-5'`;
-    expect(view).toEqual({ status: "active", price_usd: 0.5, market_cap_usd: 500000, entry_price_usd: 0.5 });
+    const [view] = await db.sql`select status, price_usd, market_cap_usd, entry_price_usd, entry_approximate from peakwatch.call_performance where external_id = 'tg-5'`;
+    // observed a minute before the call, within the entry tolerance: the entry is exact
+    expect(view).toEqual({ status: "active", price_usd: 0.5, market_cap_usd: 500000, entry_price_usd: 0.5, entry_approximate: false });
     const [queued] = await db.sql`select due_at <= now() as due from peakwatch.queue where token_id = ${token!.id}`;
     expect(queued!.due).toBe(true);
   });

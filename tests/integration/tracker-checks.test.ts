@@ -61,7 +61,8 @@ describe("record_checks", () => {
       from peakwatch.call_performance order by external_id`;
     expect(calls).toEqual([
       { external_id: "no-entry", entry_price_usd: 2, entry_market_cap_usd: 2e9, ath_price_usd: 2, roi: 0, ath_roi: 0 },
-      { external_id: "with-entry", entry_price_usd: 0.5, entry_market_cap_usd: 2e9, ath_price_usd: 2, roi: 3, ath_roi: 3 },
+      // the caller's entry price stays; a market cap seen at another price is not its entry
+      { external_id: "with-entry", entry_price_usd: 0.5, entry_market_cap_usd: null, ath_price_usd: 2, roi: 3, ath_roi: 3 },
     ]);
   });
 
@@ -125,7 +126,7 @@ describe("record_checks", () => {
     await claim(db.sql, { worker: "w", limit: 1, leaseSeconds: 60 });
     const zeroPrice = { ...priced(id!, 1, new Date().toISOString()), price_usd: 0 } as Check;
     await expect(recordChecks(db.sql, "w", [zeroPrice]))
-      .rejects.toThrow(/outcome must be priced \(with price_usd > 0\) or no_pair/);
+      .rejects.toThrow(/outcome must be priced \(with price_usd > 0\), no_pair or unpriceable/);
     const [queued] = await db.sql`select claimed_by from peakwatch.queue where token_id = ${id!}`;
     expect(queued!.claimed_by).toBe("w");
   });

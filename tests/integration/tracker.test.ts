@@ -26,7 +26,7 @@ const run = (overrides: Partial<Parameters<typeof runTracker>[0]> = {}) =>
     ...fx.lanes(),
     timeBudgetMs: 6_000,
     signal: new AbortController().signal,
-    settings: { idlePollMs: 100, reserveMs: 1_000 },
+    settings: { idlePollMs: 100, reserveMs: 1_000, spareFallback: false },
     ...overrides,
   });
 
@@ -117,7 +117,7 @@ describe("tracker loop against the market simulator", () => {
     expect(response.status).toBe(201);
     const capTokens = fx.sim.tokens().filter((t) => t.symbol.startsWith("CAP"));
     await insertSimTokens(db.sql, capTokens);
-    const stats = await run({ maxTokens: capTokens.length, settings: { batchSize: 30, idlePollMs: 100, reserveMs: 1_000 } });
+    const stats = await run({ maxTokens: capTokens.length, settings: { batchSize: 30, idlePollMs: 100, reserveMs: 1_000, spareFallback: false } });
     expect(stats).toMatchObject({ claimed: 25, priced: 25, missing: 0, pending: 0 });
     expect(stats.dexscreenerCalls).toBeGreaterThan(1);
   });

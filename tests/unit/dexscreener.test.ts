@@ -98,28 +98,79 @@ describe("dexscreener: recorded answers", () => {
   });
 });
 
-describe("dexscreener: absurd values are missing with a reason", () => {
+describe("dexscreener: unknown is not zero", () => {
   const milf = (overrides: JsonObject) => [{ ...first(milfSol()), ...overrides }];
+  const CURVE = "9BB6NFEcjBCtnNLFko2FqVQBq8HHM13kCyYcdQbgpump";
+  const GRADUATED = "7Hq2TmZ3rJgXq1VwKp6Ynd4bPzWfE8uLcR5sAaD2pump";
+  const curve = () => fixtureItems("dexscreener/tokens-v1-solana-pumpfun-curve.json");
+  const migrated = () => fixtureItems("dexscreener/tokens-v1-solana-pumpswap-migrated.json");
 
-  it("rejects a pair without liquidity", () => {
-    expect(price(milf({ liquidity: { usd: 0, base: 0, quote: 0 } }), "solana", MILF)).toMatchObject({ outcome: "missing", reason: "no_liquidity" });
-    const { liquidity: _dropped, ...noLiquidity } = first(milfSol());
-    expect(price([noLiquidity], "solana", MILF)).toMatchObject({ outcome: "missing", reason: "no_liquidity" });
+  it("prices a bonding-curve pair that has no liquidity object, with liquidity unknown", () => {
+    expect(priced(price(curve(), "solana", CURVE))).toMatchObject({ priceUsd: 0.000004668, liquidityUsd: null, dexId: "pumpfun", marketCapUsd: 4668 });
   });
 
-  it("rejects a missing, zero or non-numeric USD price", () => {
-    for (const priceUsd of [null, "0", "-1", "NaN", undefined]) {
-      expect(price(milf({ priceUsd }), "solana", MILF)).toMatchObject({ outcome: "missing", reason: "bad_price" });
+  it("ranks a pair with known depth above a pair with no liquidity figure", () => {
+    const { liquidity: _dropped, ...noLiquidity } = first(milfSol());
+    const shallow = { ...first(milfSol()), pairAddress: "shallow", priceUsd: "0.0002", liquidity: { usd: 500 } };
+    expect(priced(price([{ ...noLiquidity, pairAddress: "curve" }, shallow], "solana", MILF))).toMatchObject({ pairAddress: "shallow", liquidityUsd: 500 });
+  });
+
+  it("takes the token's liquidity as the most any of its pairs holds: a closed curve at 0 beside a live pool", () => {
+    expect(priced(price(migrated(), "solana", GRADUATED))).toMatchObject({
+      dexId: "pumpswap",
+      priceUsd: 0.0001481,
+      liquidityUsd: 39820.17,
+    });
+    const [closed, pool] = migrated();
+    const shallowPool = { ...pool!, liquidity: { usd: 10 } };
+    // the closed curve is deeper than nothing only on paper: it never prices the token
+    expect(priced(price([closed!, shallowPool], "solana", GRADUATED))).toMatchObject({ dexId: "pumpswap", liquidityUsd: 10 });
+  });
+
+  it("prices from a closed curve alone with liquidity 0 (the tracker reads that as below the floor)", () => {
+    expect(priced(price([migrated()[0]!], "solana", GRADUATED))).toMatchObject({ dexId: "pumpfun", liquidityUsd: 0 });
+  });
+
+  it("drops an absurd market cap (above 1e13, or above 1,000x fdv) and keeps the price", () => {
+    const huge = priced(price(milf({ marketCap: 2e13, fdv: null }), "solana", MILF));
+    expect(huge).toMatchObject({ priceUsd: 0.000147, marketCapUsd: null, marketCapDropped: true });
+    const vsFdv = priced(price(milf({ marketCap: 147018 * 5000, fdv: 147018 }), "solana", MILF));
+    expect(vsFdv).toMatchObject({ priceUsd: 0.000147, marketCapUsd: null, marketCapDropped: true });
+    expect(priced(price(milf({ marketCap: 147018 * 900, fdv: 147018 }), "solana", MILF)).marketCapUsd).toBe(147018 * 900);
+    expect(priced(price(milf({ marketCap: null, fdv: 5e13 }), "solana", MILF))).toMatchObject({ marketCapUsd: null, marketCapDropped: true });
+  });
+
+  it("stores a market cap of 0 or below as unknown", () => {
+    const quote = priced(price(milf({ marketCap: 0, fdv: -5 }), "solana", MILF));
+    expect(quote.marketCapUsd).toBeNull();
+    expect(quote.marketCapDropped).toBeUndefined();
+  });
+
+  it("prices a pair with priceUsd null from priceNative when the answer prices its quote token", () => {
+    const nullUsd = { ...first(milfSol()), priceUsd: null };
+    const solPriced = first(wsolUsdc()); // SOL at 100.17
+    expect(priced(price([nullUsd, solPriced], "solana", MILF)).priceUsd).toBeCloseTo(0.00000102 * 100.17, 12);
+    const otherSolPair = { ...first(migrated()), baseToken: { address: "Other111111111111111111111111111111111pump", name: "o", symbol: "O" } };
+    // SOL priced as the quote of another pair: 0.0000603 / 0.000000402 = 150 USD
+    expect(priced(price([nullUsd, otherSolPair], "solana", MILF)).priceUsd).toBeCloseTo(0.00000102 * 150, 12);
+  });
+
+  it("calls a listed token with no usable USD price unpriceable, not absent", () => {
+    for (const priceUsd of [null, "0", "-1", "NaN", undefined, "1e-40"]) {
+      expect(price(milf({ priceUsd }), "solana", MILF)).toMatchObject({ outcome: "missing", reason: "unpriceable" });
     }
   });
 
-  it("rejects a market cap above 1e13", () => {
-    expect(price(milf({ marketCap: 2e13 }), "solana", MILF)).toMatchObject({ outcome: "missing", reason: "absurd_market_cap" });
+  it("makes every pair unpriceable when priceUsd is renamed (drift the yield reading catches)", () => {
+    const renamed = milfSol().map(({ priceUsd, ...rest }) => ({ ...rest, price_usd: priceUsd }));
+    const parsed = parsePairs(renamed);
+    expect(parsed.parseFailures).toBe(0);
+    expect(quotesFromPairs("solana", [MILF], parsed)).toEqual([{ address: MILF, outcome: "missing", reason: "unpriceable" }]);
   });
 
   it("falls back to a shallower sane pair when the deepest one is broken", () => {
-    const broken = { ...first(milfSol()), pairAddress: "broken", liquidity: { usd: 1e7 }, priceUsd: null };
-    expect(priced(price([broken, ...milfSol()], "solana", MILF)).pairAddress).toBe("B7ycuYT8sVwb6wfxcBorCfqwQKDYH1MzsdUsMjgfky3x");
+    const broken = { ...first(milfSol()), pairAddress: "broken", liquidity: { usd: 1e7 }, priceUsd: "NaN", priceNative: "0" };
+    expect(priced(price([broken, ...milfSol()], "solana", MILF))).toMatchObject({ pairAddress: "B7ycuYT8sVwb6wfxcBorCfqwQKDYH1MzsdUsMjgfky3x", liquidityUsd: 1e7 });
   });
 });
 
@@ -166,6 +217,11 @@ describe("dexscreener: answers cut at 30 pairs", () => {
     const results = quotesFromPairs("solana", ["Token0Mint1111111111111111111111111111", MILF], parsePairs(pairsFor(29)));
     expect(results[1]).toMatchObject({ reason: "not_in_response" });
     expect(needsSingleRetry({ results, parseFailures: 0, itemCount: 29, status: 200 })).toEqual([]);
+  });
+
+  it("an answer with more pairs than the cap was not cut: an absent address is not_in_response", () => {
+    const results = quotesFromPairs("solana", ["Token0Mint1111111111111111111111111111", MILF], parsePairs(pairsFor(31)));
+    expect(results[1]).toMatchObject({ reason: "not_in_response" });
   });
 
   it("does not ask to retry an address that was already asked for alone", () => {

@@ -71,19 +71,27 @@ describe("geckoterminal: recorded tokens/multi answer", () => {
   });
 });
 
-describe("geckoterminal: absurd values are missing with a reason", () => {
-  it("rejects a null, zero or NaN price", () => {
+describe("geckoterminal: listed but unpriceable, unknown is not zero, absurd values dropped", () => {
+  it("calls a listed token with a null, zero or NaN price unpriceable (bad_price)", () => {
     for (const price_usd of [null, "0", "NaN"]) {
       expect(quoteOf([weth({ price_usd })], WETH)).toMatchObject({ outcome: "missing", reason: "bad_price" });
     }
   });
 
-  it("rejects a token with no reserve behind it", () => {
-    expect(quoteOf([weth({ total_reserve_in_usd: "0.0" })], WETH)).toMatchObject({ outcome: "missing", reason: "no_liquidity" });
+  it("prices a token with a zero or missing reserve, carrying the reserve as known 0 or unknown", () => {
+    expect(quoteOf([weth({ total_reserve_in_usd: "0.0" })], WETH)).toMatchObject({ outcome: "priced", quote: { liquidityUsd: 0 } });
+    expect(quoteOf([weth({ total_reserve_in_usd: null })], WETH)).toMatchObject({ outcome: "priced", quote: { liquidityUsd: null } });
   });
 
-  it("rejects a market cap above 1e13", () => {
-    expect(quoteOf([weth({ market_cap_usd: "20000000000000" })], WETH)).toMatchObject({ reason: "absurd_market_cap" });
+  it("drops a market cap above 1e13 or above 1,000x fdv and keeps the price", () => {
+    expect(quoteOf([weth({ market_cap_usd: "20000000000000" })], WETH)).toMatchObject({
+      outcome: "priced",
+      quote: { marketCapUsd: null, marketCapDropped: true, priceUsd: 2116.8684142886 },
+    });
+    expect(quoteOf([weth({ market_cap_usd: "5000000000", fdv_usd: "1000000" })], WETH)).toMatchObject({
+      outcome: "priced",
+      quote: { marketCapUsd: null, marketCapDropped: true },
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import type { FunctionArgs, IngestedBatch } from "../db/rows.ts";
 import type { IngestCall } from "./call-input.ts";
+import { sanitizeCalls } from "./sanitize-calls.ts";
 
 export type CallOutcome = "new" | "duplicate" | "rejected";
 
@@ -37,9 +38,10 @@ export interface IngestResult {
  * twice is a no-op and a crash between batches loses nothing.
  */
 export async function ingestCalls(sql: Sql, batch: IngestBatch): Promise<IngestResult> {
+  const sanitized = sanitizeCalls(batch.calls);
   const args: FunctionArgs<"ingest_calls"> = {
     p_source_id: batch.sourceId,
-    p_calls: batch.calls as unknown as FunctionArgs<"ingest_calls">["p_calls"],
+    p_calls: sanitized.calls as unknown as FunctionArgs<"ingest_calls">["p_calls"],
     p_cursor: batch.cursor ?? undefined,
     p_expected_cursor: batch.expectedCursor ?? undefined,
     p_unreadable: batch.unreadable ?? 0,
@@ -60,6 +62,6 @@ export async function ingestCalls(sql: Sql, batch: IngestBatch): Promise<IngestR
     copycats: row!.copycats,
     cursorConflict: row!.cursor_conflict,
     outcomes: row!.outcomes as CallOutcome[],
-    reasons: row!.reasons.map((reason) => reason || null),
+    reasons: row!.reasons.map((reason, i) => sanitized.poison.get(i) ?? (reason || null)),
   };
 }

@@ -118,7 +118,9 @@ export type Database = {
           "ath_price_usd": number | null;
           "called_at": string;
           "created_at": string;
+          "entry_approximate": boolean | null;
           "entry_market_cap_usd": number | null;
+          "entry_observed_at": string | null;
           "entry_price_usd": number | null;
           "external_id": string;
           "group_name": string | null;
@@ -134,7 +136,9 @@ export type Database = {
           "ath_price_usd"?: number | null;
           "called_at": string;
           "created_at"?: string;
+          "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
+          "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
           "external_id": string;
           "group_name"?: string | null;
@@ -149,7 +153,9 @@ export type Database = {
           "ath_price_usd"?: number | null;
           "called_at"?: string;
           "created_at"?: string;
+          "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
+          "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
           "external_id"?: string;
           "group_name"?: string | null;
@@ -564,6 +570,7 @@ export type Database = {
           "dex_id": string | null;
           "first_priced_at": string | null;
           "id": number;
+          "last_called_at": string | null;
           "last_checked_at": string | null;
           "last_error": string | null;
           "last_priced_at": string | null;
@@ -585,6 +592,7 @@ export type Database = {
           "dex_id"?: string | null;
           "first_priced_at"?: string | null;
           "id"?: never;
+          "last_called_at"?: string | null;
           "last_checked_at"?: string | null;
           "last_error"?: string | null;
           "last_priced_at"?: string | null;
@@ -605,6 +613,7 @@ export type Database = {
           "dex_id"?: string | null;
           "first_priced_at"?: string | null;
           "id"?: never;
+          "last_called_at"?: string | null;
           "last_checked_at"?: string | null;
           "last_error"?: string | null;
           "last_priced_at"?: string | null;
@@ -632,7 +641,9 @@ export type Database = {
           "call_id": number;
           "called_at": string;
           "chain": string;
+          "entry_approximate": boolean | null;
           "entry_market_cap_usd": number | null;
+          "entry_observed_at": string | null;
           "entry_price_usd": number | null;
           "external_id": string;
           "group_name": string | null;
@@ -708,6 +719,7 @@ export type Database = {
         Args: { "p_attempt": number; "p_base": string; "p_cap": string };
         Returns: string;
       };
+      "call_poison": { Args: { "p_item": Json }; Returns: string };
       "call_rows": {
         Args: { "p_calls": Json };
         Returns: {
@@ -723,6 +735,7 @@ export type Database = {
           "ticker": string;
         }[];
       };
+      "call_sanitized": { Args: { "p_item": Json }; Returns: Json };
       "check_batch": {
         Args: { "p_fn": string; "p_token_ids": (number)[] };
         Returns: undefined;
@@ -792,6 +805,20 @@ export type Database = {
         };
         Returns: number;
       };
+      "entry_on_time": {
+        Args: { "p_called_at": string; "p_observed_at": string };
+        Returns: boolean;
+      };
+      "entry_replaced": {
+        Args: {
+          "p_approximate": boolean;
+          "p_called_at": string;
+          "p_entry": number;
+          "p_observed_at": string;
+        };
+        Returns: boolean;
+      };
+      "entry_tolerance": { Args: Record<PropertyKey, never>; Returns: string };
       "fail": {
         Args: {
           "p_base"?: string;

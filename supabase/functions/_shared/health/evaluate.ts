@@ -7,6 +7,7 @@ import { cronChecks } from "./checks/cron.ts";
 import { freshnessChecks } from "./checks/freshness.ts";
 import { invocationChecks } from "./checks/invocations.ts";
 import { pipelineChecks } from "./checks/pipeline.ts";
+import { providerYieldChecks } from "./checks/provider-yield.ts";
 import { queueChecks } from "./checks/queue.ts";
 import { runChecks } from "./checks/runs.ts";
 import { sourceChecks } from "./checks/sources.ts";
@@ -29,6 +30,7 @@ const DATABASE_AREAS: readonly Area[] = [
   ["queue", queueChecks],
   ["tokens", freshnessChecks],
   ["pipeline", pipelineChecks],
+  ["providers", providerYieldChecks],
   ["sources", sourceChecks],
   ["invocations", invocationChecks],
   ["credentials", credentialChecks],

@@ -38,6 +38,8 @@ export const CHECKS = {
   "tokens:freshPercent": spec("percent", "below", 95, 80),
   "pipeline:callConversion": spec("percent", "below", 50, 10),
   "providers:parseFailures": spec("items", "above", 1, 50),
+  /** Share of asked addresses a provider priced, over those it priced before (drift that parses). */
+  "providers:yield": spec("percent", "below", 80, 50),
   /** In multiples of the source's poll interval, so one limit suits a 1-minute feed and a daily one. */
   "sources:lastSuccessAge": spec("s", "above", 3, 10),
   "sources:rejectedCalls": spec("calls", "above", 1, 25),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fetchJson } from "./http.ts";
-import { rejectReason, sameAddress, toFiniteNumber } from "./quote-checks.ts";
+import { isSanePrice, saneMarketCap } from "../market/truth.ts";
+import { addressKey, rejectReason, sameAddress, toFiniteNumber } from "./quote-checks.ts";
 import { type AddressOutcome, type PriceProvider, type PriceQuote, type ProviderResult, SchemaError } from "./types.ts";
 
 export const DEXSCREENER_BASE_URL = "https://api.dexscreener.com";
@@ -63,24 +64,29 @@ export function parsePairs(payload: unknown): ParsedPairs {
 }
 
 /**
- * The pair that prices `address`: the deepest sane pair where it is the base token, else the
- * deepest sane pair where it is the quote token, priced by inversion.
+ * The pair that prices `address`: the best-ranked sane pair where it is the base token, else the
+ * best-ranked sane pair where it is the quote token, priced by inversion. Pairs with known depth
+ * rank first (deepest first), then pairs with no liquidity figure (bonding curves), then pairs at
+ * zero (a closed curve). The quote carries the token's liquidity: the most any of its pairs holds.
  */
 export function choosePair(pairs: DexPair[], chain: string, address: string): AddressOutcome {
   const onChain = pairs.filter((pair) => pair.chainId === chain);
-  const asBase = onChain.filter((pair) => sameAddress(pair.baseToken.address, address)).map((pair) => asBaseQuote(pair, address));
-  const asQuote = onChain.filter((pair) => sameAddress(pair.quoteToken.address, address)).map((pair) => asQuoteQuote(pair, address));
+  const usd = quoteAssetPrices(onChain);
+  const asBase = onChain.filter((pair) => sameAddress(pair.baseToken.address, address)).map((pair) => asBaseQuote(pair, address, usd));
+  const asQuote = onChain.filter((pair) => sameAddress(pair.quoteToken.address, address)).map((pair) => asQuoteQuote(pair, address, usd));
+  if (asBase.length === 0 && asQuote.length === 0) return { address, outcome: "missing", reason: "not_in_response" };
+  const liquidityUsd = tokenLiquidity([...asBase, ...asQuote]);
   for (const side of [asBase, asQuote]) {
     const sane = side.filter((quote) => rejectReason(quote) === null);
-    if (sane.length > 0) return { address, outcome: "priced", quote: deepest(sane) };
+    if (sane.length > 0) return { address, outcome: "priced", quote: { ...ranked(sane)[0]!, liquidityUsd } };
   }
-  const preferred = asBase.length > 0 ? asBase : asQuote;
-  if (preferred.length === 0) return { address, outcome: "missing", reason: "not_in_response" };
-  return { address, outcome: "missing", reason: rejectReason(deepest(preferred)) ?? "bad_price" };
+  return { address, outcome: "missing", reason: "unpriceable" };
 }
 
 export function quotesFromPairs(chain: string, addresses: string[], parsed: ParsedPairs): AddressOutcome[] {
-  const capped = addresses.length > 1 && parsed.itemCount >= DEXSCREENER_PAIR_CAP;
+  // Exactly at the cap: maybe cut. More pairs than the cap: nothing was cut, and an absent address
+  // (never listed) is absent — re-asking it alone would cost a request per chunk.
+  const capped = addresses.length > 1 && parsed.itemCount === DEXSCREENER_PAIR_CAP;
   return addresses.map((address) => {
     const outcome = choosePair(parsed.pairs, chain, address);
     if (capped && outcome.outcome === "missing" && outcome.reason === "not_in_response") {
@@ -124,12 +130,44 @@ export function createDexScreenerProvider(options: DexScreenerOptions = {}): Pri
   };
 }
 
-function asBaseQuote(pair: DexPair, address: string): PriceQuote {
+/**
+ * USD prices of the tokens the answer itself prices: every pair with priceUsd prices its base, and
+ * its quote token as priceUsd / priceNative. Deeper pairs win. This lets a pair whose priceUsd is
+ * null be priced from priceNative, when its quote token (SOL, WETH) is priced elsewhere in the answer.
+ */
+function quoteAssetPrices(pairs: DexPair[]): Map<string, number> {
+  const usd = new Map<string, number>();
+  const byDepth = [...pairs].sort((a, b) => (toFiniteNumber(b.liquidity?.usd) ?? -1) - (toFiniteNumber(a.liquidity?.usd) ?? -1));
+  for (const pair of byDepth) {
+    const baseUsd = toFiniteNumber(pair.priceUsd);
+    const native = toFiniteNumber(pair.priceNative);
+    if (baseUsd === null || !isSanePrice(baseUsd)) continue;
+    const base = addressKey(pair.baseToken.address);
+    const quote = addressKey(pair.quoteToken.address);
+    if (!usd.has(base)) usd.set(base, baseUsd);
+    if (native !== null && native > 0 && !usd.has(quote) && isSanePrice(baseUsd / native)) usd.set(quote, baseUsd / native);
+  }
+  return usd;
+}
+
+interface Candidate extends PriceQuote {
+  /** The pair's own liquidity figure; the quote's liquidityUsd becomes the token's. */
+  pairLiquidityUsd: number | null;
+}
+
+function asBaseQuote(pair: DexPair, address: string, usd: Map<string, number>): Candidate {
+  const native = toFiniteNumber(pair.priceNative);
+  const quoteUsd = usd.get(addressKey(pair.quoteToken.address));
+  const fromNative = native !== null && native > 0 && quoteUsd !== undefined ? native * quoteUsd : null;
+  const cap = saneMarketCap(toFiniteNumber(pair.marketCap), toFiniteNumber(pair.fdv));
+  const liquidity = toFiniteNumber(pair.liquidity?.usd);
   return {
     address,
-    priceUsd: toFiniteNumber(pair.priceUsd) ?? Number.NaN,
-    marketCapUsd: toFiniteNumber(pair.marketCap) ?? toFiniteNumber(pair.fdv),
-    liquidityUsd: toFiniteNumber(pair.liquidity?.usd),
+    priceUsd: toFiniteNumber(pair.priceUsd) ?? fromNative ?? Number.NaN,
+    marketCapUsd: cap.value,
+    ...(cap.dropped ? { marketCapDropped: true as const } : {}),
+    liquidityUsd: liquidity,
+    pairLiquidityUsd: liquidity,
     pairAddress: pair.pairAddress,
     dexId: pair.dexId,
     symbol: pair.baseToken.symbol ?? null,
@@ -139,15 +177,17 @@ function asBaseQuote(pair: DexPair, address: string): PriceQuote {
 }
 
 /** priceNative is quote units per base unit, so one quote unit is worth priceUsd / priceNative. */
-function asQuoteQuote(pair: DexPair, address: string): PriceQuote {
-  const baseUsd = toFiniteNumber(pair.priceUsd);
+function asQuoteQuote(pair: DexPair, address: string, usd: Map<string, number>): Candidate {
+  const baseUsd = toFiniteNumber(pair.priceUsd) ?? usd.get(addressKey(pair.baseToken.address)) ?? null;
   const quotePerBase = toFiniteNumber(pair.priceNative);
+  const liquidity = toFiniteNumber(pair.liquidity?.usd);
   return {
     address,
     priceUsd: baseUsd !== null && quotePerBase !== null && quotePerBase > 0 ? baseUsd / quotePerBase : Number.NaN,
     // The pair's fdv and marketCap describe the base token; ours cannot be derived without its supply.
     marketCapUsd: null,
-    liquidityUsd: toFiniteNumber(pair.liquidity?.usd),
+    liquidityUsd: liquidity,
+    pairLiquidityUsd: liquidity,
     pairAddress: pair.pairAddress,
     dexId: pair.dexId,
     symbol: pair.quoteToken.symbol ?? null,
@@ -156,8 +196,18 @@ function asQuoteQuote(pair: DexPair, address: string): PriceQuote {
   };
 }
 
-function deepest(quotes: PriceQuote[]): PriceQuote {
-  return quotes.reduce((best, quote) => ((quote.liquidityUsd ?? 0) > (best.liquidityUsd ?? 0) ? quote : best));
+/** Known depth first (deepest first), then unknown depth, then known zero. */
+function ranked(candidates: Candidate[]): PriceQuote[] {
+  const rank = (c: Candidate) => (c.pairLiquidityUsd === null ? 1 : c.pairLiquidityUsd > 0 ? 2 : 0);
+  return [...candidates]
+    .sort((a, b) => rank(b) - rank(a) || (b.pairLiquidityUsd ?? 0) - (a.pairLiquidityUsd ?? 0))
+    .map(({ pairLiquidityUsd: _pair, ...quote }) => quote);
+}
+
+/** The most liquidity any pair of the token holds; null when no pair reports a figure. */
+function tokenLiquidity(candidates: Candidate[]): number | null {
+  const known = candidates.map((c) => c.pairLiquidityUsd).filter((n): n is number => n !== null);
+  return known.length === 0 ? null : Math.max(0, ...known);
 }
 
 function describeIssue(error: z.ZodError): string {

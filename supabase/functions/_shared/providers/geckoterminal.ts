@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { fetchJson } from "./http.ts";
+import { saneMarketCap } from "../market/truth.ts";
 import { rejectReason, sameAddress, toFiniteNumber } from "./quote-checks.ts";
 import { type AddressOutcome, type PriceProvider, type ProviderResult, SchemaError } from "./types.ts";
 
@@ -101,11 +102,13 @@ export function quoteToken(token: GeckoToken | undefined, network: string, addre
   if (!token) return { address, outcome: "missing", reason: "not_in_response" };
   const { attributes } = token;
   const topPool = token.relationships?.top_pools?.data[0]?.id ?? null;
+  // market_cap_usd is null until the token's team verifies its supply; fdv is the documented stand-in.
+  const cap = saneMarketCap(toFiniteNumber(attributes.market_cap_usd), toFiniteNumber(attributes.fdv_usd));
   const quote = {
     address,
     priceUsd: toFiniteNumber(attributes.price_usd) ?? Number.NaN,
-    // market_cap_usd is null until the token's team verifies its supply; fdv is the documented stand-in.
-    marketCapUsd: toFiniteNumber(attributes.market_cap_usd) ?? toFiniteNumber(attributes.fdv_usd),
+    marketCapUsd: cap.value,
+    ...(cap.dropped ? { marketCapDropped: true as const } : {}),
     liquidityUsd: toFiniteNumber(attributes.total_reserve_in_usd),
     pairAddress: topPool?.startsWith(`${network}_`) ? topPool.slice(network.length + 1) : topPool,
     dexId: null,

@@ -1,7 +1,7 @@
+import { isSanePrice, MAX_MARKET_CAP_USD, toFiniteNumber } from "../market/truth.ts";
 import type { MissingReason, PriceQuote } from "./types.ts";
 
-/** Above any market cap a real token has had (the largest companies sit near 4e12). */
-export const MAX_MARKET_CAP_USD = 1e13;
+export { MAX_MARKET_CAP_USD, toFiniteNumber };
 
 const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 
@@ -11,17 +11,13 @@ export function sameAddress(a: string, b: string): boolean {
   return a === b;
 }
 
-/** Numbers arrive as strings ("NaN" included) or numbers; anything not finite becomes null. */
-export function toFiniteNumber(value: string | number | null | undefined): number | null {
-  if (value === null || value === undefined || value === "") return null;
-  const n = typeof value === "number" ? value : Number(value);
-  return Number.isFinite(n) ? n : null;
-}
+/** A key under which sameAddress() addresses meet. */
+export const addressKey = (address: string): string => (EVM_ADDRESS.test(address) ? address.toLowerCase() : address);
 
-/** Why a candidate quote must not be stored, or null when it is sane. */
-export function rejectReason(quote: Pick<PriceQuote, "priceUsd" | "marketCapUsd" | "liquidityUsd">): MissingReason | null {
-  if (!Number.isFinite(quote.priceUsd) || quote.priceUsd <= 0) return "bad_price";
-  if (quote.liquidityUsd === null || quote.liquidityUsd <= 0) return "no_liquidity";
-  if (quote.marketCapUsd !== null && quote.marketCapUsd > MAX_MARKET_CAP_USD) return "absurd_market_cap";
-  return null;
+/**
+ * Why a candidate quote must not be stored, or null when it is sane. Unknown liquidity is not no
+ * liquidity (bonding-curve pairs carry none), and an absurd market cap is dropped, not the price.
+ */
+export function rejectReason(quote: Pick<PriceQuote, "priceUsd">): MissingReason | null {
+  return isSanePrice(quote.priceUsd) ? null : "bad_price";
 }

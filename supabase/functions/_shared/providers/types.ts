@@ -13,6 +13,8 @@ export interface PriceQuote {
   symbol: string | null;
   name: string | null;
   source: ProviderName;
+  /** Set when an absurd market cap was dropped from this quote (the tracker counts it). */
+  marketCapDropped?: true;
 }
 
 export type MissingReason =
@@ -20,6 +22,8 @@ export type MissingReason =
   /** The response held as many pairs as the upstream ever returns: the address may have been cut off. */
   | "response_capped"
   | "no_liquidity"
+  /** Listed, but no pair gives a sane USD price (no priceUsd and no priced quote token, or an insane one). */
+  | "unpriceable"
   | "bad_price"
   | "absurd_market_cap"
   | "unsupported_chain";

@@ -12,12 +12,15 @@ import { createGeckoTerminalProvider } from "../providers/geckoterminal.ts";
 import type { PriceProvider } from "../providers/types.ts";
 import type { TrackerDeps } from "./handler.ts";
 import type { Lane } from "./lanes.ts";
+import { redisPricedMemory } from "./provider-yield.ts";
 
 const trackerEnv = sharedEnv.extend({
   TRACKER_BATCH_SIZE: z.coerce.number().int().min(1).max(1_000).default(90),
   TRACKER_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(90),
   TRACKER_LIQUIDITY_FLOOR_USD: z.coerce.number().min(0).default(100),
   TRACKER_DEAD_AFTER_MISSES: z.coerce.number().int().min(1).max(100).default(5),
+  // on unless "false": GeckoTerminal takes a chunk first when it has a slot free right now
+  TRACKER_SPARE_FALLBACK: z.enum(["true", "false"]).default("true").transform((value) => value === "true"),
 });
 
 export interface LaneOptions {
@@ -34,6 +37,7 @@ function lane(redis: Redis, provider: PriceProvider, limit: { key: string; rateP
     provider,
     limiter: createRateLimiter(redis, limit),
     breaker: createCircuitBreaker(redis, { key: `${options.keyPrefix ?? "peakwatch:"}breaker:${provider.name}`, openMs: options.breakerOpenMs }),
+    priced: redisPricedMemory(redis, options.keyPrefix ?? "peakwatch:", provider.name),
   };
 }
 
@@ -69,6 +73,7 @@ export function trackerDeps(): TrackerDeps {
       leaseSeconds: env.TRACKER_LEASE_SECONDS,
       liquidityFloorUsd: env.TRACKER_LIQUIDITY_FLOOR_USD,
       deadAfterMisses: env.TRACKER_DEAD_AFTER_MISSES,
+      spareFallback: env.TRACKER_SPARE_FALLBACK,
     },
   };
   return cached;

@@ -1,6 +1,7 @@
 import type { PriceProvider, ProviderResult } from "../providers/types.ts";
 import { RateLimitedError, UpstreamError } from "../providers/types.ts";
 import { withRetry } from "../limits/retry.ts";
+import type { PricedMemory } from "./provider-yield.ts";
 
 /** A shared, cross-instance rate limit for one provider. */
 export interface Gate {
@@ -19,6 +20,8 @@ export interface Lane {
   provider: PriceProvider;
   limiter: Gate;
   breaker: Breaker;
+  /** What this provider has priced before, for its yield reading (optional: tests without Redis). */
+  priced?: PricedMemory;
 }
 
 export interface LaneCounters {

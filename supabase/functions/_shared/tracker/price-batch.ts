@@ -1,10 +1,13 @@
 import type { ClaimedToken } from "../db/rows.ts";
 import { toGeckoNetwork } from "../providers/geckoterminal.ts";
 import { needsSingleRetry } from "../providers/dexscreener.ts";
-import { type AddressOutcome, type PriceQuote, type ProviderResult, SchemaError } from "../providers/types.ts";
+import { type AddressOutcome, type ProviderName, type ProviderResult, SchemaError } from "../providers/types.ts";
 import type { Failure } from "../queue/fail.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
+import { verdictFor } from "../market/truth.ts";
 import type { Check } from "./record-checks.ts";
+import { askSpare } from "./spare-lane.ts";
+import { checkFor } from "./token-check.ts";
 import type { TrackerStats } from "./stats.ts";
 
 export interface PricingContext {
@@ -15,6 +18,10 @@ export interface PricingContext {
   stats: TrackerStats;
   /** A quote whose pair holds less liquidity than this counts as missing (a rug, a drained pool). */
   liquidityFloorUsd: number;
+  /** Ask the fallback first when it has a slot free right now, so both providers' budgets are used. */
+  spareFallback?: boolean;
+  /** Sees every provider answer (yield, dropped values); a failure here never fails the batch. */
+  observe?: (provider: ProviderName, chain: string, asked: string[], result: ProviderResult) => Promise<void>;
 }
 
 export interface BatchOutcome {
@@ -51,28 +58,19 @@ function groupByChain(tokens: ClaimedToken[]): Map<string, ClaimedToken[]> {
   return groups;
 }
 
-const pricedCheck = (token: ClaimedToken, quote: PriceQuote, observedAt: string): Check => ({
-  token_id: token.token_id,
-  outcome: "priced",
-  price_usd: quote.priceUsd,
-  market_cap_usd: quote.marketCapUsd,
-  liquidity_usd: quote.liquidityUsd,
-  pair_address: quote.pairAddress,
-  dex_id: quote.dexId,
-  symbol: quote.symbol,
-  name: quote.name,
-  observed_at: observedAt,
-});
+/** Every answer about each address, in the order they came; the verdict weighs them together. */
+type Answers = Map<string, AddressOutcome[]>;
 
-/** Merges a provider answer into what we know per address; later priced answers win over missing ones. */
-function merge(known: Map<string, AddressOutcome>, result: ProviderResult, stats: TrackerStats): void {
-  stats.parseFailures += result.parseFailures;
-  for (const outcome of result.results) {
-    if (outcome.outcome === "priced" || !known.has(outcome.address) || known.get(outcome.address)!.outcome === "missing") {
-      known.set(outcome.address, outcome);
-    }
-  }
+async function merge(known: Answers, result: ProviderResult, ctx: PricingContext, provider: ProviderName, chain: string, asked: string[]): Promise<void> {
+  ctx.stats.parseFailures += result.parseFailures;
+  for (const outcome of result.results) known.set(outcome.address, [...(known.get(outcome.address) ?? []), outcome]);
+  // Yield bookkeeping must never fail a batch; a failure is counted instead.
+  await ctx.observe?.(provider, chain, asked, result).catch(() => {
+    ctx.stats.observeFailures += 1;
+  });
 }
+
+const isPriced = (known: Answers, address: string) => known.get(address)?.some((answer) => answer.outcome === "priced") ?? false;
 
 /**
  * Upstreams that cap a response at 30 pairs can cut our tokens off. Those are asked for again
@@ -82,11 +80,11 @@ async function askPrimary(
   chain: string,
   addresses: string[],
   ctx: PricingContext,
-  known: Map<string, AddressOutcome>,
+  known: Answers,
   counters: LaneCounters,
 ): Promise<number> {
   const result = await callLane(ctx.primary, chain, addresses, { deadline: ctx.deadline, signal: ctx.signal, counters });
-  merge(known, result, ctx.stats);
+  await merge(known, result, ctx, ctx.primary.provider.name, chain, addresses);
   let parseFailures = result.parseFailures;
   const cut = needsSingleRetry(result);
   const retries = cut.length === 0 ? [] : cut.length < addresses.length ? [cut] : chunk(cut, Math.ceil(cut.length / 2));
@@ -116,52 +114,75 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
   }
 }
 
-async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome): Promise<void> {
+/** A chain group's tokens not yet started: a chunk whose spare request priced most of it tops up from here. */
+interface GroupQueue {
+  take(count: number): ClaimedToken[];
+}
+
+/**
+ * Prices one chunk. When a spare fallback request priced most of it, the primary request is
+ * topped up from the group's queue, so the few left unpriced never cost a primary request alone.
+ */
+async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingContext, out: BatchOutcome, queue: GroupQueue): Promise<void> {
   const { stats, fallback } = ctx;
-  const addresses = tokens.map((t) => t.address);
-  const known = new Map<string, AddressOutcome>();
+  const known: Answers = new Map();
+  const askedFallback = new Set<string>();
   const errors: LaneErrors = { messages: [], onlyThrottled: true };
 
-  let parseFailures = await attempt(ctx.primary, stats, errors, () => askPrimary(chain, addresses, ctx, known, countersFor(stats)));
+  const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
+  let parseFailures = 0;
+  if (ctx.spareFallback && fallback && fallbackServes && !ctx.signal.aborted) {
+    const asked = tokens.map((t) => t.address);
+    const spare = await askSpare(fallback, chain, asked, { deadline: ctx.deadline, signal: ctx.signal, counters: countersFor(stats) });
+    if (spare.failed) stats.spareFailures += 1;
+    if (spare.result) {
+      for (const address of asked) askedFallback.add(address);
+      stats.spareUsed += 1;
+      parseFailures += spare.result.parseFailures;
+      await merge(known, spare.result, ctx, fallback.provider.name, chain, asked);
+      tokens = [...tokens, ...queue.take(asked.filter((a) => isPriced(known, a)).length)];
+    }
+  }
+  const addresses = tokens.map((t) => t.address);
+  const forPrimary = addresses.filter((a) => !isPriced(known, a));
+  if (forPrimary.length > 0) {
+    parseFailures += await attempt(ctx.primary, stats, errors, () => askPrimary(chain, forPrimary, ctx, known, countersFor(stats)));
+  }
   const primaryFailed = errors.messages.length > 0;
 
-  const unpriced = addresses.filter((a) => known.get(a)?.outcome !== "priced");
+  const unpriced = addresses.filter((a) => !isPriced(known, a));
   // A shutdown mid-request is ours, not the provider's: no fallback, and no attempt counted below.
   const aborted = ctx.signal.aborted;
-  if (unpriced.length > 0 && fallback && !aborted && toGeckoNetwork(chain) !== null) {
+  const forFallback = unpriced.filter((a) => !askedFallback.has(a));
+  if (forFallback.length > 0 && fallback && !aborted && fallbackServes) {
     parseFailures += await attempt(fallback, stats, errors, async () => {
       // The fallback's budget is small: when the primary answered, take a slot only if one is free soon.
-      const result = await callLane(fallback, chain, unpriced, {
+      const result = await callLane(fallback, chain, forFallback, {
         deadline: ctx.deadline,
         signal: ctx.signal,
         maxWaitMs: primaryFailed ? undefined : 2_000,
         counters: countersFor(stats),
       });
       stats.fallbackUsed += 1;
-      merge(known, result, stats);
+      await merge(known, result, ctx, fallback.provider.name, chain, forFallback);
       return result.parseFailures;
     });
   }
 
   const observedAt = new Date().toISOString();
+  const expected = fallbackServes ? 2 : 1;
   for (const token of tokens) {
-    const outcome = known.get(token.address);
-    const definitivelyMissing = outcome?.outcome === "missing" && outcome.reason !== "response_capped";
-    if (outcome?.outcome === "priced") {
-      const { liquidityUsd } = outcome.quote;
-      if (liquidityUsd !== null && liquidityUsd < ctx.liquidityFloorUsd) {
-        out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: `liquidity ${liquidityUsd} below floor` });
-      } else out.checks.push(pricedCheck(token, outcome.quote, observedAt));
-    } else if (!definitivelyMissing && (errors.messages.length === 0 || errors.onlyThrottled || aborted)) {
+    const verdict = verdictFor(known.get(token.address) ?? [], expected);
+    if (verdict.kind === "unknown" && (errors.messages.length === 0 || errors.onlyThrottled || aborted)) {
       // Only our own rate limit ran out of time, or we are shutting down: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
-    } else if (!definitivelyMissing) {
-      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") });
-    } else if (parseFailures > 0) {
+    } else if (verdict.kind === "unknown") {
+      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") || "no usable answer" });
+    } else if (verdict.kind === "absent" && parseFailures > 0) {
       // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
       out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
     } else {
-      out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome.reason });
+      out.checks.push(checkFor(token, verdict, observedAt, ctx.liquidityFloorUsd));
     }
   }
 }
@@ -170,12 +191,15 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
 export async function priceBatch(tokens: ClaimedToken[], ctx: PricingContext): Promise<BatchOutcome> {
   const out: BatchOutcome = { checks: [], failures: [], unstarted: [] };
   for (const [chain, group] of groupByChain(tokens)) {
-    for (const part of chunk(group, ctx.primary.provider.maxBatch)) {
+    const pending = [...group];
+    const queue: GroupQueue = { take: (count) => pending.splice(0, count) };
+    while (pending.length > 0) {
+      const part = queue.take(ctx.primary.provider.maxBatch);
       if (ctx.signal.aborted || Date.now() >= ctx.deadline) {
         out.unstarted.push(...part.map((token) => token.token_id));
         continue;
       }
-      await priceChunk(chain, part, ctx, out);
+      await priceChunk(chain, part, ctx, out, queue);
     }
   }
   return out;

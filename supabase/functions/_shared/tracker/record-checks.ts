@@ -13,7 +13,10 @@ export type Check =
     name: string | null;
     observed_at: string;
   }
-  | { token_id: number; outcome: "no_pair"; reason: string };
+  /** Absent from every provider, or known liquidity under the floor: a miss toward dead. */
+  | { token_id: number; outcome: "no_pair"; reason: string }
+  /** Listed but unpriceable (or absence not confirmed by every provider): no miss, no attempt. */
+  | { token_id: number; outcome: "unpriceable"; reason: string; listed: boolean };
 
 /**
  * Writes a batch's prices, statuses, call ATH/entry values and the reschedule in one round trip.

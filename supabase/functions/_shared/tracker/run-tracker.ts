@@ -6,7 +6,8 @@ import { fail, type FailPolicy, defaultFailPolicy } from "../queue/fail.ts";
 import { sleep } from "../limits/sleep.ts";
 import type { Lane } from "./lanes.ts";
 import { priceBatch } from "./price-batch.ts";
-import { recordChecks } from "./record-checks.ts";
+import { observeYield } from "./provider-yield.ts";
+import { writeChecks } from "./write-checks.ts";
 import { emptyStats, type TrackerStats } from "./stats.ts";
 
 export interface TrackerSettings {
@@ -19,6 +20,8 @@ export interface TrackerSettings {
   reserveMs: number;
   liquidityFloorUsd: number;
   deadAfterMisses: number;
+  /** Ask the fallback first when it has a free slot, so both providers' budgets are used. */
+  spareFallback: boolean;
   failPolicy: FailPolicy;
 }
 
@@ -30,6 +33,7 @@ export const defaultTrackerSettings: TrackerSettings = {
   reserveMs: 4_000,
   liquidityFloorUsd: 100,
   deadAfterMisses: 5,
+  spareFallback: true,
   failPolicy: defaultFailPolicy,
 };
 
@@ -82,9 +86,13 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
       signal: run.signal,
       stats,
       liquidityFloorUsd: settings.liquidityFloorUsd,
+      spareFallback: settings.spareFallback,
+      observe: (provider, chain, asked, result) =>
+        observeYield([run.primary, run.fallback].find((lane) => lane?.provider.name === provider)?.priced, provider, chain, asked, result, stats),
     });
-    const held = await recordChecks(run.sql, run.worker, outcome.checks, settings.deadAfterMisses);
-    const failed = await fail(run.sql, run.worker, outcome.failures, settings.failPolicy);
+    const { held, poison } = await writeChecks(run.sql, run.worker, outcome.checks, settings.deadAfterMisses);
+    stats.poisonItems += poison.length;
+    const failed = await fail(run.sql, run.worker, [...outcome.failures, ...poison], settings.failPolicy);
     await release(run.sql, run.worker, outcome.unstarted);
 
     const wasPending = new Set(batch.filter((t) => t.status === "pending").map((t) => t.token_id));
@@ -92,10 +100,11 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
     for (const check of outcome.checks) {
       if (!heldIds.has(check.token_id)) continue;
       if (check.outcome === "priced") stats.priced += 1;
+      else if (check.outcome === "unpriceable") stats.unpriceable += 1;
       else if (wasPending.has(check.token_id)) stats.pending += 1;
       else stats.missing += 1;
     }
-    stats.staleDropped += outcome.checks.length - held.length + (outcome.failures.length - failed.length);
+    stats.staleDropped += outcome.checks.length - poison.length - held.length + (outcome.failures.length + poison.length - failed.length);
     stats.failed += failed.length;
     stats.deadLettered += failed.filter((row) => row.dead_lettered).length;
     logEvent("tracker.batch", { worker: run.worker, claimed: batch.length, priced: stats.priced, failed: failed.length });
