@@ -44,4 +44,12 @@ describe("the public health cache", () => {
     vi.setSystemTime(10_000);
     expect((await cached()).time).toBe("t2");
   });
+
+  it("with no cache (HEALTH_CACHE_MS=0) every request after the last evaluation evaluates again", async () => {
+    let calls = 0;
+    const cached = cachedEvaluation(async () => report(++calls), 0);
+    await cached();
+    vi.setSystemTime(1);
+    expect((await cached()).time).toBe("t2");
+  });
 });

@@ -130,7 +130,8 @@ export function cachedEvaluation(evaluate: () => Promise<HealthReport>, ttlMs: n
   return () => {
     const age = last ? Date.now() - last.at : Number.POSITIVE_INFINITY;
     if (last && age < ttlMs) return Promise.resolve(last.report);
-    if (last && age < Math.max(ttlMs, maxAgeMs)) {
+    // HEALTH_CACHE_MS=0 means every request evaluates (still one at a time): no stale answers at all.
+    if (last && ttlMs > 0 && age < Math.max(ttlMs, maxAgeMs)) {
       refresh().catch(() => {});
       return Promise.resolve(last.report);
     }
