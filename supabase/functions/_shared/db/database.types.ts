@@ -300,6 +300,7 @@ export type Database = {
           "due_at": string;
           "enqueued_at": string;
           "last_error": string | null;
+          "last_failure_kind": string | null;
           "priority": number;
           "token_id": number;
           "updated_at": string;
@@ -314,6 +315,7 @@ export type Database = {
           "due_at"?: string;
           "enqueued_at"?: string;
           "last_error"?: string | null;
+          "last_failure_kind"?: string | null;
           "priority"?: number;
           "token_id": number;
           "updated_at"?: string;
@@ -327,6 +329,7 @@ export type Database = {
           "due_at"?: string;
           "enqueued_at"?: string;
           "last_error"?: string | null;
+          "last_failure_kind"?: string | null;
           "priority"?: number;
           "token_id"?: number;
           "updated_at"?: string;
@@ -742,7 +745,9 @@ export type Database = {
           "p_base"?: string;
           "p_cap"?: string;
           "p_errors": (string)[];
+          "p_kinds"?: (string)[];
           "p_max_attempts"?: number;
+          "p_provider_delay"?: string;
           "p_token_ids": (number)[];
           "p_worker": string;
         };
@@ -750,6 +755,7 @@ export type Database = {
           "attempts": number;
           "dead_lettered": boolean;
           "due_at": string;
+          "kind": string;
           "token_id": number;
         }[];
       };
@@ -827,6 +833,7 @@ export type Database = {
         Args: { "p_created_at": string; "p_last_priced_at": string };
         Returns: string;
       };
+      "provider_wide_error": { Args: { "p_error": string }; Returns: boolean };
       "recent_calls": {
         Args: {
           "p_convert"?: number;

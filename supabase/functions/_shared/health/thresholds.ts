@@ -38,6 +38,8 @@ export const CHECKS = {
   "tokens:freshPercent": spec("percent", "below", 95, 80),
   "pipeline:callConversion": spec("percent", "below", 50, 10),
   "providers:parseFailures": spec("items", "above", 1, 50),
+  /** Seconds since the provider's shared breaker opened (0 while it is available): whose fault an outage is. */
+  "providers:unavailableFor": spec("s", "above", 1, 600),
   /** In multiples of the source's poll interval, so one limit suits a 1-minute feed and a daily one. */
   "sources:lastSuccessAge": spec("s", "above", 3, 10),
   "sources:rejectedCalls": spec("calls", "above", 1, 25),

@@ -3,6 +3,7 @@ import { toGeckoNetwork } from "../providers/geckoterminal.ts";
 import { needsSingleRetry } from "../providers/dexscreener.ts";
 import { type AddressOutcome, type PriceQuote, type ProviderResult, SchemaError } from "../providers/types.ts";
 import type { Failure } from "../queue/fail.ts";
+import { attributeChunk, CircuitOpenError, isProviderWide, kindOfLaneFailure } from "./attribute-failure.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
 import type { Check } from "./record-checks.ts";
 import type { TrackerStats } from "./stats.ts";
@@ -98,11 +99,13 @@ interface LaneErrors {
   messages: string[];
   /** Every error was our own limiter running out of time: nothing upstream failed. */
   onlyThrottled: boolean;
+  /** Every error was the provider's as a whole (see attribute-failure.ts): no attempt is counted. */
+  providerWide: boolean;
 }
 
 async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call: () => Promise<number>): Promise<number> {
   if (await lane.breaker.isOpen()) {
-    errors.messages.push(`${lane.provider.name}: circuit open`);
+    errors.messages.push(new CircuitOpenError(lane.provider.name).message);
     errors.onlyThrottled = false;
     return 0;
   }
@@ -112,6 +115,7 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
     if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
     errors.messages.push(describe(error));
     errors.onlyThrottled &&= error instanceof LaneUnavailableError;
+    errors.providerWide &&= isProviderWide(error);
     return 0;
   }
 }
@@ -120,7 +124,8 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const { stats, fallback } = ctx;
   const addresses = tokens.map((t) => t.address);
   const known = new Map<string, AddressOutcome>();
-  const errors: LaneErrors = { messages: [], onlyThrottled: true };
+  const errors: LaneErrors = { messages: [], onlyThrottled: true, providerWide: true };
+  const failures: BatchOutcome["failures"] = [];
 
   let parseFailures = await attempt(ctx.primary, stats, errors, () => askPrimary(chain, addresses, ctx, known, countersFor(stats)));
   const primaryFailed = errors.messages.length > 0;
@@ -156,14 +161,15 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
       // Only our own rate limit ran out of time, or we are shutting down: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
     } else if (!definitivelyMissing) {
-      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") });
+      failures.push({ tokenId: token.token_id, error: errors.messages.join("; "), kind: kindOfLaneFailure(errors.providerWide) });
     } else if (parseFailures > 0) {
       // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
-      out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
+      failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse`, kind: "poison" });
     } else {
       out.checks.push({ token_id: token.token_id, outcome: "no_pair", reason: outcome.reason });
     }
   }
+  out.failures.push(...attributeChunk(failures, tokens.length));
 }
 
 /** Prices one claimed batch: primary per chain in chunks, fallback for what it could not price. */

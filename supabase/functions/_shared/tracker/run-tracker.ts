@@ -97,6 +97,7 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
     }
     stats.staleDropped += outcome.checks.length - held.length + (outcome.failures.length - failed.length);
     stats.failed += failed.length;
+    stats.providerFailures += failed.filter((row) => row.kind === "provider").length;
     stats.deadLettered += failed.filter((row) => row.dead_lettered).length;
     logEvent("tracker.batch", { worker: run.worker, claimed: batch.length, priced: stats.priced, failed: failed.length });
     await run.onBatch?.(stats);
