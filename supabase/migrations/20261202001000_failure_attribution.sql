@@ -10,6 +10,7 @@
 --                             dead-letter after max attempts.
 --   requeue_dead_letters      provider dead letters return at once; poison ones after the cool-down.
 --   backlog()                 dead_lettered_count counts poison dead letters only.
+--   return_provider_failures() gives back what an outage took from rows already in the database.
 
 alter table peakwatch.queue
   add column last_failure_kind text check (last_failure_kind in ('provider', 'poison'));
@@ -242,23 +243,37 @@ begin
 end
 $$;
 
--- Rows already in the database: name the kind of every recorded error, then give back what an
--- outage took. Dead letters from provider-wide failures return at once, and rows still backing off
--- from them (attempts counted, up to an hour away) are due now with their attempts forgotten.
-update peakwatch.queue
-set last_failure_kind = case when peakwatch.provider_wide_error(last_error) then 'provider' else 'poison' end
-where last_error is not null and last_failure_kind is null;
-
-do $$
+-- Rows already in the database (once, from this migration; callable again after an old tracker
+-- version ran): name the kind of every recorded error, then give back what an outage took. Dead
+-- letters from provider-wide failures return at once, and rows still backing off from them
+-- (attempts counted, up to an hour away) are due now with their attempts forgotten.
+create function peakwatch.return_provider_failures()
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_requeued integer := 0;
+  v_batch integer;
+  v_reset integer;
 begin
+  update peakwatch.queue
+  set last_failure_kind = case when peakwatch.provider_wide_error(last_error) then 'provider' else 'poison' end
+  where last_error is not null and last_failure_kind is null;
   loop
-    exit when peakwatch.requeue_dead_letters(interval '100 years', 10000) = 0;
+    -- poison dead letters are older than a century only in theory: this returns the provider ones
+    v_batch := peakwatch.requeue_dead_letters(interval '100 years', 10000);
+    exit when v_batch = 0;
+    v_requeued := v_requeued + v_batch;
   end loop;
+  update peakwatch.queue
+  set attempts = 0, due_at = least(due_at, now()), updated_at = now()
+  where last_failure_kind = 'provider' and dead_lettered_at is null and claimed_by is null and attempts > 0;
+  get diagnostics v_reset = row_count;
+  return v_requeued + v_reset;
 end
 $$;
 
-update peakwatch.queue
-set attempts = 0, due_at = least(due_at, now()), updated_at = now()
-where last_failure_kind = 'provider' and dead_lettered_at is null and claimed_by is null and attempts > 0;
+select peakwatch.return_provider_failures();
 
 revoke execute on all functions in schema peakwatch from public;

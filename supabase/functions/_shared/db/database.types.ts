@@ -890,6 +890,10 @@ export type Database = {
         Args: { "p_limit"?: number; "p_older_than": string };
         Returns: number;
       };
+      "return_provider_failures": {
+        Args: Record<PropertyKey, never>;
+        Returns: number;
+      };
       "run_finish": {
         Args: {
           "p_counts"?: Json;
