@@ -17,11 +17,14 @@ const HALF_OPEN_EVIDENCE_MS = 120_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Seconds the provider has been down by its shared breaker, or 0 when it is available (or not asked lately). */
+/**
+ * Whole seconds (rounded up, so at least 1 the moment it goes down) the provider has been down by
+ * its shared breaker; 0 when it is available or nobody has asked it lately.
+ */
 export function unavailableSeconds(snapshot: BreakerSnapshot): number {
   if (snapshot.state === "closed" || snapshot.openUntil === null) return 0;
   if (snapshot.state === "half-open" && snapshot.now - snapshot.openUntil >= HALF_OPEN_EVIDENCE_MS) return 0;
-  return Math.max(0, (snapshot.now - (snapshot.openedAt ?? snapshot.openUntil)) / 1000);
+  return Math.max(1, Math.ceil((snapshot.now - (snapshot.openedAt ?? snapshot.openUntil)) / 1000));
 }
 
 function describe(name: string, role: string, snapshot: BreakerSnapshot, seconds: number): string {
