@@ -1,4 +1,5 @@
 -- Failure attribution (issue 12): a provider outage is the provider's fault, not the token's.
+-- Every statement is safe to run twice (the file may meet a database that already has it).
 --
 --   queue.last_failure_kind   'provider' (the upstream was unreachable, refusing or throttling
 --                             everyone: no attempt counted) or 'poison' (the token's own failure:
@@ -13,14 +14,14 @@
 --   return_provider_failures() gives back what an outage took from rows already in the database.
 
 alter table peakwatch.queue
-  add column last_failure_kind text check (last_failure_kind in ('provider', 'poison'));
+  add column if not exists last_failure_kind text check (last_failure_kind in ('provider', 'poison'));
 
 comment on column peakwatch.queue.last_failure_kind is
   'Whose fault last_error was: provider (no attempt counted) or poison (counts toward dead-letter).';
 
 -- A success clears last_error (complete, record_checks); the kind goes with it. The WHEN clause keeps
 -- every other update of the hot queue table free of a trigger call.
-create function peakwatch.queue_clear_failure_kind()
+create or replace function peakwatch.queue_clear_failure_kind()
 returns trigger
 language plpgsql
 set search_path = ''
@@ -31,6 +32,7 @@ begin
 end
 $$;
 
+drop trigger if exists queue_clear_failure_kind on peakwatch.queue;
 create trigger queue_clear_failure_kind before update of last_error on peakwatch.queue
   for each row when (new.last_error is null and new.last_failure_kind is not null)
   execute function peakwatch.queue_clear_failure_kind();
@@ -38,7 +40,7 @@ create trigger queue_clear_failure_kind before update of last_error on peakwatch
 -- True when every part of an error text (parts joined by '; ', one per provider asked) is a failure
 -- of the provider as a whole: network errors, timeouts, 5xx, 429, an open breaker, our own rate
 -- limit running out. The tracker says the kind itself; this reads texts written without one.
-create function peakwatch.provider_wide_error(p_error text)
+create or replace function peakwatch.provider_wide_error(p_error text)
 returns boolean
 language sql
 immutable
@@ -51,9 +53,9 @@ as $$
   )
 $$;
 
-drop function peakwatch.fail(text, bigint[], text[], integer, interval, interval);
+drop function if exists peakwatch.fail(text, bigint[], text[], integer, interval, interval);
 
-create function peakwatch.fail(
+create or replace function peakwatch.fail(
   p_worker text,
   p_token_ids bigint[],
   p_errors text[],
@@ -247,7 +249,7 @@ $$;
 -- version ran): name the kind of every recorded error, then give back what an outage took. Dead
 -- letters from provider-wide failures return at once, and rows still backing off from them
 -- (attempts counted, up to an hour away) are due now with their attempts forgotten.
-create function peakwatch.return_provider_failures()
+create or replace function peakwatch.return_provider_failures()
 returns integer
 language plpgsql
 set search_path = ''
