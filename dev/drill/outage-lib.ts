@@ -53,11 +53,11 @@ export interface QueueFigures {
 export async function queueFigures(sql: Sql, since: Date): Promise<QueueFigures> {
   const [tokens] = await sql<{ active: number; priced: number }[]>`
     select count(*) filter (where status = 'active')::int as active,
-           count(*) filter (where status = 'active' and last_priced_at >= ${since})::int as priced
+           count(*) filter (where status = 'active' and last_priced_at >= ${since.toISOString()}::timestamptz)::int as priced
     from peakwatch.tokens`;
   const [queue] = await sql<{ attempts: number; dead: number; deferred: number }[]>`
     select coalesce(sum(attempts), 0)::int as attempts,
-           count(*) filter (where dead_lettered_at >= ${since})::int as dead,
+           count(*) filter (where dead_lettered_at >= ${since.toISOString()}::timestamptz)::int as dead,
            count(*) filter (where last_failure_kind = 'provider')::int as deferred
     from peakwatch.queue`;
   return { active: tokens!.active, pricedSince: tokens!.priced, attempts: queue!.attempts, deadLetteredSince: queue!.dead, providerDeferred: queue!.deferred };
@@ -75,7 +75,7 @@ export async function trackerTotals(sql: Sql, from: Date, to: Date): Promise<Rec
       'dexscreenerCalls', coalesce(sum((counts->>'dexscreenerCalls')::int), 0),
       'geckoterminalCalls', coalesce(sum((counts->>'geckoterminalCalls')::int), 0)
     ) as totals
-    from peakwatch.runs where function_name = 'tracker' and started_at >= ${from} and started_at < ${to}`;
+    from peakwatch.runs where function_name = 'tracker' and started_at >= ${from.toISOString()}::timestamptz and started_at < ${to.toISOString()}::timestamptz`;
   return row!.totals;
 }
 
