@@ -53,8 +53,17 @@ if (!functionsUrl || !serviceKey) throw new Error("no functions URL or service k
 async function restoreAll() {
   for (const provider of PROVIDERS) await setFault(simUrl, provider, "none").catch(() => {});
 }
+let added: number[] = [];
+async function cleanUp() {
+  await restoreAll();
+  if (!options.keepTokens && added.length > 0) {
+    await sql`delete from peakwatch.tokens where id = any (${added}::bigint[])`;
+    log(`removed the ${added.length} drill tokens (--keep-tokens keeps them)`);
+    added = [];
+  }
+}
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void restoreAll().finally(() => process.exit(130)));
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 }
 
 /** Polls until `done` or `ms` pass; returns the health views seen, with their time since `from`. */
@@ -175,7 +184,6 @@ function print(result: ScenarioResult) {
   for (const [label, value] of rows) console.log(`  ${label.padEnd(width)}  ${value}`);
 }
 
-let added: number[] = [];
 try {
   await restoreAll();
   added = await growUniverse(sql, simUrl, options.tokens, Object.keys(QUOTE_ASSETS));
@@ -190,10 +198,6 @@ try {
   }
   console.log(JSON.stringify({ event: "drill.outage", minutes: options.minutes, tokens: options.tokens, results }));
 } finally {
-  await restoreAll();
-  if (!options.keepTokens && added.length > 0) {
-    await sql`delete from peakwatch.tokens where id = any (${added}::bigint[])`;
-    log(`removed the ${added.length} drill tokens (--keep-tokens keeps them)`);
-  }
+  await cleanUp();
   await sql.end({ timeout: 1 });
 }
