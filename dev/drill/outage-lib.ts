@@ -47,6 +47,8 @@ export interface QueueFigures {
   attempts: number;
   deadLetteredSince: number;
   providerDeferred: number;
+  /** Queue rows never checked yet (priority 0). */
+  neverChecked: number;
 }
 
 /** Active tokens and how many were priced since `since`; attempts and dead letters since then. */
@@ -55,12 +57,12 @@ export async function queueFigures(sql: Sql, since: Date): Promise<QueueFigures>
     select count(*) filter (where status = 'active')::int as active,
            count(*) filter (where status = 'active' and last_priced_at >= ${since.toISOString()}::timestamptz)::int as priced
     from peakwatch.tokens`;
-  const [queue] = await sql<{ attempts: number; dead: number; deferred: number }[]>`
-    select coalesce(sum(attempts), 0)::int as attempts,
+  const [queue] = await sql<{ attempts: number; dead: number; deferred: number; fresh: number }[]>`
+    select coalesce(sum(attempts), 0)::int as attempts, count(*) filter (where priority = 0)::int as fresh,
            count(*) filter (where dead_lettered_at >= ${since.toISOString()}::timestamptz)::int as dead,
            count(*) filter (where last_failure_kind = 'provider')::int as deferred
     from peakwatch.queue`;
-  return { active: tokens!.active, pricedSince: tokens!.priced, attempts: queue!.attempts, deadLetteredSince: queue!.dead, providerDeferred: queue!.deferred };
+  return { active: tokens!.active, pricedSince: tokens!.priced, attempts: queue!.attempts, deadLetteredSince: queue!.dead, providerDeferred: queue!.deferred, neverChecked: queue!.fresh };
 }
 
 /** What the trackers recorded for runs started in [from, to). */

@@ -81,7 +81,7 @@ async function warmUp(label: string, maxMs: number) {
   await watch(maxMs, Date.now(), async (view) => {
     const figures = await queueFigures(sql, new Date(Date.now() - RECOVERY_WINDOW_MS));
     const share = figures.active === 0 ? 0 : figures.pricedSince / figures.active;
-    return share >= 0.95 && view !== null && view.providersDown.length === 0;
+    return share >= 0.95 && figures.neverChecked <= figures.active / 100 && view !== null && view.providersDown.length === 0;
   });
   const figures = await queueFigures(sql, since);
   log(`${label}: ${figures.active} active tokens, health ${(await readHealth(functionsUrl!, serviceKey!))?.status ?? "unreachable"}`);
