@@ -177,7 +177,7 @@ function print(result: ScenarioResult) {
     ["health status non-pass after", result.overallNonPassAfter],
     ["providers reading back to pass after restoration", result.providersPassAfterRestore],
     ["health status back to pass after restoration", result.overallPassAfterRestore + (result.stillNonPass.length ? ` (still non-pass: ${result.stillNonPass.join(", ")})` : "")],
-    ["tracker during the outage", Object.entries(result.trackerDuringOutage).map(([k, v]) => `${k} ${v}`).join(", ")],
+    ["tracker runs started during the outage (totals to their end)", Object.entries(result.trackerDuringOutage).map(([k, v]) => `${k} ${v}`).join(", ")],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   console.log(`\n== ${result.scenario} ==`);

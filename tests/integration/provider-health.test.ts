@@ -48,11 +48,11 @@ describe("providers:unavailableFor", () => {
     expect(checkOf(await evaluate(), "providers:unavailableFor", "dexscreener")).toMatchObject({ status: "pass", observedValue: 0 });
   });
 
-  it("a half-open breaker counts as down until a probe answers, unless nobody has asked the provider for two minutes", () => {
+  it("a half-open breaker counts as down until a probe answers, unless nobody has asked the provider for a minute", () => {
     const base = { failures: 6, openedAt: 1_000_000, openUntil: 1_060_000 };
     expect(unavailableSeconds({ ...base, state: "open", now: 1_030_000 })).toBe(30);
     expect(unavailableSeconds({ ...base, state: "half-open", now: 1_090_000 })).toBe(90);
-    expect(unavailableSeconds({ ...base, state: "half-open", now: 1_060_000 + 120_000 })).toBe(0);
+    expect(unavailableSeconds({ ...base, state: "half-open", now: 1_060_000 + 60_000 })).toBe(0);
     expect(unavailableSeconds({ state: "closed", failures: 2, openedAt: null, openUntil: null, now: 1_000_000 })).toBe(0);
   });
 });

@@ -10,10 +10,11 @@ const PROVIDERS: ReadonlyArray<{ name: ProviderName; role: string }> = [
 
 /**
  * A half-open breaker (its open period over, no probe answered yet) still counts as down for this
- * long: trackers probe it within seconds while its tokens are due. Past that nobody has asked the
- * provider (a fallback nobody needs), and an old failure is no evidence it is down now.
+ * long. While a provider is down its rows come due every 15 s, so a probe follows the open period
+ * within seconds and a failed one re-opens it. Past this nobody has asked the provider (a fallback
+ * the recovered primary no longer needs), and an old failure is no evidence it is down now.
  */
-const HALF_OPEN_EVIDENCE_MS = 120_000;
+const HALF_OPEN_EVIDENCE_MS = 60_000;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
