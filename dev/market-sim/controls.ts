@@ -7,10 +7,11 @@ export type Provider = (typeof PROVIDERS)[number];
 /**
  * malformed: the body cut in half. malformed_items: among good items, every third one loses a field
  * its parser needs and a null is slipped in. cursor_backwards (feed): answers from an earlier point
- * with a next cursor behind the one asked for.
+ * with a next cursor behind the one asked for. disconnect: the connection is closed before any answer
+ * (the client sees a network error, as when the host refuses connections).
  */
 export const FAULT_KINDS = [
-  "5xx", "timeout", "malformed", "malformed_items", "renamed_field", "renamed_optional", "pair_cap_30", "cursor_backwards", "none",
+  "5xx", "timeout", "disconnect", "malformed", "malformed_items", "renamed_field", "renamed_optional", "pair_cap_30", "cursor_backwards", "none",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

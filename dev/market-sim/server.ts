@@ -96,6 +96,10 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
     const fault = state.faults.draw(provider);
     const applies = fault !== null && (fault !== "pair_cap_30" || hit.endpoint === "dexscreener.tokens");
     if (fault === "timeout") return state.stats.record(hit.endpoint, "fault"); // never answers
+    if (fault === "disconnect") {
+      state.stats.record(hit.endpoint, "fault");
+      return void req.socket.destroy();
+    }
     if (fault === "5xx") {
       state.stats.record(hit.endpoint, "fault");
       return send(res, 502, "text/html", "<html><head><title>502 Bad Gateway</title></head><body>502 Bad Gateway</body></html>");

@@ -85,7 +85,7 @@ describe("tracker loop against the market simulator", () => {
     expect(after!.price_usd).toBeGreaterThan(0);
   });
 
-  it("a renamed upstream field is a counted parse failure and writes no data", async () => {
+  it("a renamed upstream field is a counted parse failure, writes no data and, failing the whole batch alike, counts no attempt", async () => {
     await simFault({ provider: "dexscreener", kind: "renamed_field" });
     await simFault({ provider: "geckoterminal", kind: "renamed_field" });
     const tokens = tradingTokens(fx).slice(0, 5);
@@ -93,9 +93,10 @@ describe("tracker loop against the market simulator", () => {
     const stats = await run({ maxTokens: 5 });
     expect(stats.parseFailures).toBeGreaterThan(0);
     expect(stats).toMatchObject({ claimed: 5, priced: 0, failed: 5 });
-    const rows = await db.sql`select t.status, t.price_usd, q.attempts, q.last_error from peakwatch.tokens t join peakwatch.queue q on q.token_id = t.id`;
+    expect(stats.providerFailures).toBe(5);
+    const rows = await db.sql`select t.status, t.price_usd, q.attempts, q.last_error, q.last_failure_kind from peakwatch.tokens t join peakwatch.queue q on q.token_id = t.id`;
     for (const row of rows) {
-      expect(row).toMatchObject({ status: "pending", price_usd: null, attempts: 1 });
+      expect(row).toMatchObject({ status: "pending", price_usd: null, attempts: 0, last_failure_kind: "provider" });
       expect(row.last_error).toMatch(/SchemaError/);
     }
   });

@@ -352,6 +352,7 @@ export type Database = {
           "due_at": string;
           "enqueued_at": string;
           "last_error": string | null;
+          "last_failure_kind": string | null;
           "priority": number;
           "token_id": number;
           "updated_at": string;
@@ -366,6 +367,7 @@ export type Database = {
           "due_at"?: string;
           "enqueued_at"?: string;
           "last_error"?: string | null;
+          "last_failure_kind"?: string | null;
           "priority"?: number;
           "token_id": number;
           "updated_at"?: string;
@@ -379,6 +381,7 @@ export type Database = {
           "due_at"?: string;
           "enqueued_at"?: string;
           "last_error"?: string | null;
+          "last_failure_kind"?: string | null;
           "priority"?: number;
           "token_id"?: number;
           "updated_at"?: string;
@@ -824,7 +827,9 @@ export type Database = {
           "p_base"?: string;
           "p_cap"?: string;
           "p_errors": (string)[];
+          "p_kinds"?: (string)[];
           "p_max_attempts"?: number;
+          "p_provider_delay"?: string;
           "p_token_ids": (number)[];
           "p_worker": string;
         };
@@ -832,6 +837,7 @@ export type Database = {
           "attempts": number;
           "dead_lettered": boolean;
           "due_at": string;
+          "kind": string;
           "token_id": number;
         }[];
       };
@@ -909,6 +915,7 @@ export type Database = {
         Args: { "p_created_at": string; "p_last_priced_at": string };
         Returns: string;
       };
+      "provider_wide_error": { Args: { "p_error": string }; Returns: boolean };
       "recent_calls": {
         Args: {
           "p_convert"?: number;
@@ -963,6 +970,10 @@ export type Database = {
       };
       "requeue_dead_letters": {
         Args: { "p_limit"?: number; "p_older_than": string };
+        Returns: number;
+      };
+      "return_provider_failures": {
+        Args: Record<PropertyKey, never>;
         Returns: number;
       };
       "run_finish": {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { loadConfig } from "../config/config.ts";
+import { loadConfig, sharedEnv } from "../config/config.ts";
 import { CHECKS, type CheckSpec, FUNCTION_MEASUREMENTS, functionCheckSpec, ordered, type Threshold } from "./thresholds.ts";
 
 const csv = (pattern: RegExp, what: string) =>
@@ -42,6 +42,8 @@ const variables = z.object({
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2_500),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(5_000),
   HEALTH_CHART_HOURS: z.coerce.number().int().min(1).max(72).default(6),
+  /** Where the trackers keep the providers' breakers (providers:unavailableFor reads them). */
+  PEAKWATCH_REDIS_PREFIX: sharedEnv.shape.PEAKWATCH_REDIS_PREFIX,
 });
 
 /** Every check's limits: the defaults, then HEALTH_THRESHOLDS by check name (unknown names and swapped limits refused). */
@@ -88,6 +90,7 @@ export const healthEnv = z.preprocess(blankAsUnset, variables).transform((env, c
   checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS,
   cacheMs: env.HEALTH_CACHE_MS,
   chartHours: env.HEALTH_CHART_HOURS,
+  redisPrefix: env.PEAKWATCH_REDIS_PREFIX,
 }));
 
 export type HealthConfig = z.infer<typeof healthEnv>;

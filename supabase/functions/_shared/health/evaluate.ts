@@ -8,6 +8,7 @@ import { freshnessChecks } from "./checks/freshness.ts";
 import { invocationChecks } from "./checks/invocations.ts";
 import { pipelineChecks } from "./checks/pipeline.ts";
 import { providerYieldChecks } from "./checks/provider-yield.ts";
+import { providerChecks } from "./checks/providers.ts";
 import { queueChecks } from "./checks/queue.ts";
 import { runChecks } from "./checks/runs.ts";
 import { sourceChecks } from "./checks/sources.ts";
@@ -90,6 +91,7 @@ export async function evaluateHealth(deps: HealthDeps): Promise<HealthReport> {
     ping,
     ...(await Promise.all([
       runArea(["redis", redisCheck], ctx),
+      runArea(["providers", providerChecks], ctx),
       ...DATABASE_AREAS.map((area) =>
         reachable ? runArea(area, ctx, { bounded: true }) : Promise.resolve(failedArea(area[0], ctx.time, `not evaluated: ${ping.checks[0]?.output ?? "postgres unreachable"}`))
       ),

@@ -25,6 +25,20 @@ export interface CircuitBreaker {
   recordFailure(): Promise<BreakerState>;
   /** Read-only view, for health and logs. */
   state(): Promise<BreakerState>;
+  /** Read-only view with the figures behind the state, for health. */
+  snapshot(): Promise<BreakerSnapshot>;
+}
+
+export interface BreakerSnapshot {
+  state: BreakerState;
+  /** Consecutive failures so far (reset by any success). */
+  failures: number;
+  /** When the breaker last opened from closed (an outage's start as the trackers saw it); null while closed. */
+  openedAt: number | null;
+  /** When the current open period ends (a probe is let through after it); null while closed. */
+  openUntil: number | null;
+  /** Redis time of the reading, ms. */
+  now: number;
 }
 
 // Shared preamble: Redis time in ms and the stored open_until (0 = closed).
@@ -48,6 +62,7 @@ local state = 'closed'
 if open_until > 0 and now < open_until then
   state = 'open'
 elseif open_until > 0 or failures >= tonumber(ARGV[1]) then
+  if open_until == 0 then redis.call('HSET', KEYS[1], 'opened_at', string.format('%.0f', now)) end
   redis.call('HSET', KEYS[1], 'open_until', string.format('%.0f', now + tonumber(ARGV[2])))
   redis.call('DEL', KEYS[2])
   state = 'open'
@@ -62,8 +77,16 @@ if now < open_until then return 'open' end
 return 'half-open'
 `);
 
+const SNAPSHOT = luaScript(`${NOW_AND_OPEN_UNTIL}
+local fields = redis.call('HMGET', KEYS[1], 'failures', 'opened_at')
+return {string.format('%.0f', now), string.format('%.0f', open_until), fields[1] or '0', fields[2] or '0'}
+`);
+
 /** A provider quiet for this long (beyond openMs) starts again from a clean, closed breaker. */
 const FORGET_AFTER_MS = 3_600_000;
+
+/** The Redis key of a provider's breaker, shared by every tracker (and read by health). */
+export const breakerKey = (prefix: string, provider: string): string => `${prefix}breaker:${provider}`;
 
 export function createCircuitBreaker(redis: Redis, options: BreakerOptions): CircuitBreaker {
   const failureThreshold = options.failureThreshold ?? 5;
@@ -86,5 +109,10 @@ export function createCircuitBreaker(redis: Redis, options: BreakerOptions): Cir
     },
     recordFailure: async () => (await evalScript(redis, RECORD_FAILURE, keys, [failureThreshold, openMs, openMs + FORGET_AFTER_MS])) as BreakerState,
     state: async () => (await evalScript(redis, STATE, keys, [])) as BreakerState,
+    snapshot: async () => {
+      const [now, openUntil, failures, openedAt] = ((await evalScript(redis, SNAPSHOT, keys, [])) as string[]).map(Number) as [number, number, number, number];
+      const state: BreakerState = openUntil === 0 ? "closed" : now < openUntil ? "open" : "half-open";
+      return { state, failures, openedAt: openUntil === 0 ? null : openedAt || null, openUntil: openUntil === 0 ? null : openUntil, now };
+    },
   };
 }

@@ -4,7 +4,7 @@ import { readEnv } from "../config/env.ts";
 import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
-import { createCircuitBreaker } from "../limits/breaker.ts";
+import { breakerKey, createCircuitBreaker } from "../limits/breaker.ts";
 import { createRateLimiter, providerLimits } from "../limits/gcra.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
 import { createDexScreenerProvider } from "../providers/dexscreener.ts";
@@ -36,7 +36,7 @@ function lane(redis: Redis, provider: PriceProvider, limit: { key: string; rateP
   return {
     provider,
     limiter: createRateLimiter(redis, limit),
-    breaker: createCircuitBreaker(redis, { key: `${options.keyPrefix ?? "peakwatch:"}breaker:${provider.name}`, openMs: options.breakerOpenMs }),
+    breaker: createCircuitBreaker(redis, { key: breakerKey(options.keyPrefix ?? "peakwatch:", provider.name), openMs: options.breakerOpenMs }),
     priced: redisPricedMemory(redis, options.keyPrefix ?? "peakwatch:", provider.name),
   };
 }

@@ -13,6 +13,8 @@ export interface Breaker {
   isOpen(): Promise<boolean>;
   recordSuccess(): Promise<void>;
   recordFailure(): Promise<unknown>;
+  /** Read-only: "closed" when calls flow normally (a half-open probe or an open breaker is not). */
+  state(): Promise<string>;
 }
 
 /** A provider with the limiter and breaker every tracker instance shares for it. */
@@ -46,7 +48,16 @@ export async function callLane(
   addresses: string[],
   options: { deadline: number; signal: AbortSignal; maxWaitMs?: number; counters?: LaneCounters },
 ): Promise<ProviderResult> {
-  const attempt = async () => {
+  // A retry is made only while the breaker is closed: a half-open probe answers with one request (so
+  // recovery is noticed within one request, not after a round of backoff), and a caller whose
+  // provider went down meanwhile stops at once instead of adding to the outage.
+  let stopRetrying = false;
+  let lastError: unknown;
+  const attempt = async (n: number) => {
+    if (n > 0 && (await lane.breaker.state()) !== "closed") {
+      stopRetrying = true;
+      throw lastError;
+    }
     const waitBudget = Math.min(options.maxWaitMs ?? Number.POSITIVE_INFINITY, options.deadline - Date.now());
     if (waitBudget <= 0 || !(await lane.limiter.acquire(options.signal, waitBudget))) {
       throw new LaneUnavailableError(`${lane.provider.name}: no rate-limit slot before the deadline`);
@@ -56,6 +67,7 @@ export async function callLane(
       return await lane.provider.fetchPrices(chain, addresses, options.signal);
     } catch (error) {
       if (error instanceof RateLimitedError) options.counters?.rateLimited(lane.provider.name);
+      lastError = error;
       throw error;
     }
   };
@@ -66,7 +78,7 @@ export async function callLane(
       capMs: 2_000,
       signal: options.signal,
       deadlineMs: options.deadline,
-      isRetryable,
+      isRetryable: (error) => !stopRetrying && isRetryable(error),
       retryAfterMs: (error) => (error instanceof RateLimitedError ? error.retryAfterMs ?? undefined : undefined),
     });
     await lane.breaker.recordSuccess();

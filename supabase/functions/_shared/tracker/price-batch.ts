@@ -3,6 +3,7 @@ import { toGeckoNetwork } from "../providers/geckoterminal.ts";
 import { needsSingleRetry } from "../providers/dexscreener.ts";
 import { type AddressOutcome, type ProviderName, type ProviderResult, SchemaError } from "../providers/types.ts";
 import type { Failure } from "../queue/fail.ts";
+import { attributeChunk, CircuitOpenError, isProviderWide, kindOfLaneFailure } from "./attribute-failure.ts";
 import { callLane, type Lane, type LaneCounters, LaneUnavailableError } from "./lanes.ts";
 import { verdictFor } from "../market/truth.ts";
 import type { Check } from "./record-checks.ts";
@@ -96,11 +97,13 @@ interface LaneErrors {
   messages: string[];
   /** Every error was our own limiter running out of time: nothing upstream failed. */
   onlyThrottled: boolean;
+  /** Every error was the provider's as a whole (see attribute-failure.ts): no attempt is counted. */
+  providerWide: boolean;
 }
 
 async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call: () => Promise<number>): Promise<number> {
   if (await lane.breaker.isOpen()) {
-    errors.messages.push(`${lane.provider.name}: circuit open`);
+    errors.messages.push(new CircuitOpenError(lane.provider.name).message);
     errors.onlyThrottled = false;
     return 0;
   }
@@ -110,6 +113,7 @@ async function attempt(lane: Lane, stats: TrackerStats, errors: LaneErrors, call
     if (error instanceof SchemaError) stats.parseFailures += Math.max(1, error.parseFailures);
     errors.messages.push(describe(error));
     errors.onlyThrottled &&= error instanceof LaneUnavailableError;
+    errors.providerWide &&= isProviderWide(error);
     return 0;
   }
 }
@@ -127,7 +131,8 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
   const { stats, fallback } = ctx;
   const known: Answers = new Map();
   const askedFallback = new Set<string>();
-  const errors: LaneErrors = { messages: [], onlyThrottled: true };
+  const errors: LaneErrors = { messages: [], onlyThrottled: true, providerWide: true };
+  const failures: BatchOutcome["failures"] = [];
 
   const fallbackServes = fallback !== undefined && toGeckoNetwork(chain) !== null;
   let parseFailures = 0;
@@ -177,14 +182,15 @@ async function priceChunk(chain: string, tokens: ClaimedToken[], ctx: PricingCon
       // Only our own rate limit ran out of time, or we are shutting down: hand the token back without counting an attempt.
       out.unstarted.push(token.token_id);
     } else if (verdict.kind === "unknown") {
-      out.failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") || "no usable answer" });
+      failures.push({ tokenId: token.token_id, error: errors.messages.join("; ") || "no usable answer", kind: kindOfLaneFailure(errors.providerWide) });
     } else if (verdict.kind === "absent" && parseFailures > 0) {
       // With items that failed their schema, "not in the response" may mean "unreadable": never call that missing.
-      out.failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse` });
+      failures.push({ tokenId: token.token_id, error: `schema: ${parseFailures} item(s) failed to parse`, kind: "poison" });
     } else {
       out.checks.push(checkFor(token, verdict, observedAt, ctx.liquidityFloorUsd));
     }
   }
+  out.failures.push(...attributeChunk(failures, tokens.length));
 }
 
 /** Prices one claimed batch: primary per chain in chunks, fallback for what it could not price. */

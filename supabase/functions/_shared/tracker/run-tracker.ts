@@ -106,6 +106,7 @@ export async function runTracker(run: TrackerRun): Promise<TrackerStats> {
     }
     stats.staleDropped += outcome.checks.length - poison.length - held.length + (outcome.failures.length + poison.length - failed.length);
     stats.failed += failed.length;
+    stats.providerFailures += failed.filter((row) => row.kind === "provider").length;
     stats.deadLettered += failed.filter((row) => row.dead_lettered).length;
     logEvent("tracker.batch", { worker: run.worker, claimed: batch.length, priced: stats.priced, failed: failed.length });
     await run.onBatch?.(stats);

@@ -7,6 +7,8 @@ export interface TrackerStats {
   /** Traded before, missing or below the liquidity floor now: counts toward dead. */
   missing: number;
   failed: number;
+  /** Of `failed`, rows whose provider was down or refusing everyone: deferred, no attempt counted. */
+  providerFailures: number;
   deadLettered: number;
   parseFailures: number;
   providerCalls: number;
@@ -43,6 +45,7 @@ export const emptyStats = (): TrackerStats => ({
   pending: 0,
   missing: 0,
   failed: 0,
+  providerFailures: 0,
   deadLettered: 0,
   parseFailures: 0,
   providerCalls: 0,
