@@ -1,0 +1,199 @@
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** The same shape of work for every system: 4 workers (pools/instances), each running 4 jobs at once. */
+export const WORKERS = 4;
+export const CONCURRENCY = 4;
+/** Items per claim for the systems whose batch we choose (peakwatch, pg-boss tuned). */
+export const BATCH = 100;
+/** How long a hand-written consumer loop waits after an empty claim (pg-boss's minimum polling interval; the tracker's own). */
+export const IDLE_POLL_MS = 500;
+
+/** The per-item work: nothing, awaited once per item, identical for every system. */
+export async function noop(_item: unknown): Promise<void> {}
+
+/** What a system reports while it runs; times are performance.now() in the child process. */
+export interface Probe {
+  /** A claim round trip issued at `issuedAt` returned `items` items (0 is ignored). */
+  claimed(issuedAt: number, items: number): void;
+  /** `items` completions were committed (or, for systems marked `completionsBatchedInternally`, handed to the system's completer). */
+  completed(items: number): void;
+}
+
+export interface QueueSystem {
+  name: string;
+  /** Every setting that differs from the library's defaults, and the ones that shape the work. */
+  settings: Record<string, string | number | boolean>;
+  /** True when `completed` fires before the commit (graphile-worker's completion batcher): the end of a drain is then read from the database. */
+  completionsBatchedInternally: boolean;
+  /** Installs the schema and opens the producer connection; never timed. */
+  install(): Promise<void>;
+  /** Adds `n` items in one transaction through the system's own producer path. */
+  produce(n: number): Promise<void>;
+  /** Starts WORKERS × CONCURRENCY consumers on the empty queue; resolves once they are running. */
+  start(probe: Probe): Promise<void>;
+  /** Items not yet completed, read from the database. */
+  remaining(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+class Recorder implements Probe {
+  firstClaimAt = Number.POSITIVE_INFINITY;
+  lastCompletedAt = 0;
+  completedItems = 0;
+  private waiter: { target: number; resolve: () => void } | undefined;
+
+  claimed(issuedAt: number, items: number): void {
+    if (items > 0 && issuedAt < this.firstClaimAt) this.firstClaimAt = issuedAt;
+  }
+
+  completed(items: number): void {
+    this.completedItems += items;
+    this.lastCompletedAt = performance.now();
+    if (this.waiter && this.completedItems >= this.waiter.target) this.waiter.resolve();
+  }
+
+  whenCompleted(target: number): Promise<void> {
+    if (this.completedItems >= target) return Promise.resolve();
+    return new Promise((resolve) => (this.waiter = { target, resolve }));
+  }
+}
+
+export interface DrainRun {
+  items: number;
+  enqueued: number;
+  seconds: number;
+  itemsPerSecond: number;
+  /** False when the time cap ended the drain: items/s is then what was done within the cap. */
+  complete: boolean;
+}
+
+/**
+ * Drain: consumers start on an empty queue and go idle, then all items arrive in one transaction.
+ * The clock starts when the first claim that returned work was issued and stops when the last
+ * completion committed (for internally batched completers: when the database shows none left).
+ */
+export async function runDrain(system: QueueSystem, items: number, capMs: number): Promise<DrainRun> {
+  await system.install();
+  const recorder = new Recorder();
+  await system.start(recorder);
+  await sleep(300);
+  if (recorder.completedItems !== 0) throw new Error(`${system.name}: completions before any item was produced`);
+  await system.produce(items);
+  const producedAt = performance.now();
+  await Promise.race([recorder.whenCompleted(items), sleep(capMs)]);
+  let complete = recorder.completedItems >= items;
+  let end = complete ? recorder.lastCompletedAt : performance.now();
+  if (complete && system.completionsBatchedInternally) {
+    while ((await system.remaining()) > 0) {
+      if (performance.now() - producedAt > capMs) {
+        complete = false;
+        break;
+      }
+    }
+    end = performance.now();
+  }
+  const done = Math.min(items, recorder.completedItems);
+  await system.stop();
+  if (!Number.isFinite(recorder.firstClaimAt)) throw new Error(`${system.name}: no claim returned work within ${capMs} ms`);
+  const seconds = (end - recorder.firstClaimAt) / 1000;
+  return { items: done, enqueued: items, seconds, itemsPerSecond: done / seconds, complete };
+}
+
+export interface SteadyStep {
+  rate: number;
+  produced: number;
+  completed: number;
+  backlogMid: number;
+  backlogEnd: number;
+  producerKeptUp: boolean;
+  sustained: boolean;
+}
+
+export interface SteadyRun {
+  /** Highest rate (items/s) at which the backlog did not grow; 0 when even the first step failed. */
+  sustained: number;
+  /** True when the producer, not the consumers, limited the last step. */
+  producerBound: boolean;
+  steps: SteadyStep[];
+}
+
+export interface SteadyConfig {
+  startRate: number;
+  maxRate: number;
+  stepMs: number;
+  /** Bisection steps between the last sustained and the first failed rate. */
+  refine: number;
+}
+
+const TICK_MS = 50;
+
+/**
+ * Steady state: producers add items every 50 ms at a fixed rate for one step; the rate doubles
+ * until a step's backlog grows, then bisects between the last good and the first bad rate.
+ * A step is sustained when, over its second half, the backlog grew by less than 10 % of what
+ * arrived (plus one claim's worth per consumer), it ended under 2 s of arrivals, and the producer
+ * kept to the rate.
+ */
+export async function runSteady(system: QueueSystem, config: SteadyConfig): Promise<SteadyRun> {
+  await system.install();
+  const recorder = new Recorder();
+  await system.start(recorder);
+  await sleep(300);
+  let produced = 0;
+  const backlog = () => produced - recorder.completedItems;
+
+  const step = async (rate: number): Promise<SteadyStep> => {
+    const producedBefore = produced;
+    const completedBefore = recorder.completedItems;
+    const started = performance.now();
+    let backlogMid = -1;
+    for (;;) {
+      const elapsed = performance.now() - started;
+      if (elapsed >= config.stepMs) break;
+      if (backlogMid < 0 && elapsed >= config.stepMs / 2) backlogMid = backlog();
+      const due = Math.floor((rate * elapsed) / 1000) - (produced - producedBefore);
+      if (due > 0) {
+        await system.produce(due);
+        produced += due;
+      }
+      await sleep(TICK_MS);
+    }
+    const backlogEnd = backlog();
+    const inStep = produced - producedBefore;
+    const producerKeptUp = inStep >= 0.95 * rate * (config.stepMs / 1000);
+    const arrivedSecondHalf = (rate * config.stepMs) / 2000;
+    const slack = WORKERS * CONCURRENCY * BATCH;
+    const sustained = producerKeptUp && backlogEnd - backlogMid <= 0.1 * arrivedSecondHalf + slack && backlogEnd <= 2 * rate + slack;
+    return { rate, produced: inStep, completed: recorder.completedItems - completedBefore, backlogMid, backlogEnd, producerKeptUp, sustained };
+  };
+
+  const settle = async (): Promise<boolean> => {
+    const until = performance.now() + 15_000;
+    while (backlog() > 0 && performance.now() < until) await sleep(100);
+    return backlog() <= 0;
+  };
+
+  const steps: SteadyStep[] = [];
+  let good = 0;
+  let bad = 0;
+  for (let rate = config.startRate; rate <= config.maxRate; rate *= 2) {
+    const result = await step(rate);
+    steps.push(result);
+    if (!result.sustained) {
+      bad = rate;
+      break;
+    }
+    good = rate;
+  }
+  for (let i = 0; i < config.refine && bad > 0 && good > 0 && (await settle()); i++) {
+    const rate = Math.round((good + bad) / 2);
+    const result = await step(rate);
+    steps.push(result);
+    if (result.sustained) good = rate;
+    else bad = rate;
+  }
+  await system.stop();
+  const last = steps.at(-1);
+  return { sustained: good, producerBound: last !== undefined && !last.producerKeptUp, steps };
+}
