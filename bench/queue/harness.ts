@@ -18,6 +18,16 @@ export interface Probe {
   claimed(issuedAt: number, items: number): void;
   /** `items` completions were committed (or, for systems marked `completionsBatchedInternally`, handed to the system's completer). */
   completed(items: number): void;
+  /** One database round trip of the consumers; `ms` when the system lets us time it. */
+  roundTrip(kind: RoundTripKind, ms?: number): void;
+}
+
+export type RoundTripKind = "claim" | "complete";
+
+export interface RoundTrips {
+  count: number;
+  /** Mean wall time of the timed ones, ms; null when the system does not let us time them. */
+  meanMs: number | null;
 }
 
 export interface QueueSystem {
@@ -42,6 +52,21 @@ class Recorder implements Probe {
   lastCompletedAt = 0;
   completedItems = 0;
   private waiter: { target: number; resolve: () => void } | undefined;
+  private trips = { claim: { count: 0, timed: 0, ms: 0 }, complete: { count: 0, timed: 0, ms: 0 } };
+
+  roundTrip(kind: RoundTripKind, ms?: number): void {
+    const trip = this.trips[kind];
+    trip.count += 1;
+    if (ms !== undefined) {
+      trip.timed += 1;
+      trip.ms += ms;
+    }
+  }
+
+  roundTrips(kind: RoundTripKind): RoundTrips {
+    const trip = this.trips[kind];
+    return { count: trip.count, meanMs: trip.timed > 0 ? trip.ms / trip.timed : null };
+  }
 
   claimed(issuedAt: number, items: number): void {
     if (items > 0 && issuedAt < this.firstClaimAt) this.firstClaimAt = issuedAt;
@@ -66,6 +91,8 @@ export interface DrainRun {
   itemsPerSecond: number;
   /** False when the time cap ended the drain: items/s is then what was done within the cap. */
   complete: boolean;
+  claims: RoundTrips;
+  completes: RoundTrips;
 }
 
 /**
@@ -97,7 +124,15 @@ export async function runDrain(system: QueueSystem, items: number, capMs: number
   await system.stop();
   if (!Number.isFinite(recorder.firstClaimAt)) throw new Error(`${system.name}: no claim returned work within ${capMs} ms`);
   const seconds = (end - recorder.firstClaimAt) / 1000;
-  return { items: done, enqueued: items, seconds, itemsPerSecond: done / seconds, complete };
+  return {
+    items: done,
+    enqueued: items,
+    seconds,
+    itemsPerSecond: done / seconds,
+    complete,
+    claims: recorder.roundTrips("claim"),
+    completes: recorder.roundTrips("complete"),
+  };
 }
 
 export interface SteadyStep {

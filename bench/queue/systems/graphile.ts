@@ -56,6 +56,9 @@ export function graphileSystem(url: string, variant: GraphileVariant): QueueSyst
         if (++listening === WORKERS) ready();
       });
       events.on("pool:listen:notification", () => probe.claimed(performance.now(), 1));
+      // Fetches are counted, not timed (graphile-worker emits no event when one starts).
+      if (tuned) events.on("localQueue:getJobs:complete", () => probe.roundTrip("claim"));
+      else events.on("worker:getJob:start", () => probe.roundTrip("claim"));
       events.on("job:complete", ({ error }) => {
         if (error) console.error(`graphile-worker job failed: ${String(error)}`);
         else probe.completed(1);

@@ -23,13 +23,16 @@ export function peakwatchSystem(url: string): QueueSystem {
     while (!stopping) {
       const issuedAt = performance.now();
       const batch = await claim(sql, { worker, limit: BATCH, leaseSeconds: LEASE_SECONDS });
+      probe.roundTrip("claim", performance.now() - issuedAt);
       if (batch.length === 0) {
         await sleep(IDLE_POLL_MS);
         continue;
       }
       probe.claimed(issuedAt, batch.length);
       for (const item of batch) await noop(item);
+      const completing = performance.now();
       const completed = await complete(sql, worker, batch.map((row) => row.token_id));
+      probe.roundTrip("complete", performance.now() - completing);
       if (completed !== batch.length) throw new Error(`${worker}: completed ${completed} of ${batch.length} claimed rows`);
       probe.completed(completed);
     }

@@ -22,8 +22,14 @@ function observe(boss: PgBoss, probe: Probe): void {
   db.executeSql = async (text, values) => {
     const issuedAt = performance.now();
     const result = await execute(text, values);
-    if (text.includes("FOR UPDATE SKIP LOCKED")) probe.claimed(issuedAt, result.rows.length);
-    else if (text.includes("SELECT COUNT(*) FROM results") && text.includes("state = 'completed'")) {
+    // pg-boss answers undefined once the instance is stopping.
+    if (!result) return result;
+    const ms = performance.now() - issuedAt;
+    if (text.includes("FOR UPDATE SKIP LOCKED")) {
+      probe.roundTrip("claim", ms);
+      probe.claimed(issuedAt, result.rows.length);
+    } else if (text.includes("SELECT COUNT(*) FROM results") && text.includes("state = 'completed'")) {
+      probe.roundTrip("complete", ms);
       probe.completed(Number((result.rows[0] as { count: string }).count));
     }
     return result;
@@ -35,13 +41,16 @@ async function fetchLoop(boss: PgBoss, probe: Probe, stopping: () => boolean): P
   while (!stopping()) {
     const issuedAt = performance.now();
     const jobs = await boss.fetch(QUEUE, { batchSize: BATCH, priority: false });
+    probe.roundTrip("claim", performance.now() - issuedAt);
     if (jobs.length === 0) {
       await sleep(IDLE_POLL_MS);
       continue;
     }
     probe.claimed(issuedAt, jobs.length);
     for (const job of jobs) await noop(job);
+    const completing = performance.now();
     await boss.complete(QUEUE, jobs.map((job) => job.id));
+    probe.roundTrip("complete", performance.now() - completing);
     probe.completed(jobs.length);
   }
 }
