@@ -11,8 +11,9 @@
  *   npm run bench:cpu -- --health-db NAME    reuse a filled database (bench:health -- --keep leaves one)
  *   npm run bench:cpu -- --skip-memory | --skip-cpu
  */
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -52,8 +53,9 @@ const { values: flags } = parseArgs({
   },
 });
 
-function deno(script: string, config: CpuConfig, extra: string[] = []): void {
-  const result = spawnSync(
+/** Not spawnSync: the simulator lives in this process and must keep answering while deno runs. */
+async function deno(script: string, config: CpuConfig, extra: string[] = []): Promise<void> {
+  const child = spawn(
     path.join(repoRoot, "node_modules", ".bin", "deno"),
     ["run", "--allow-env", "--allow-net", "--allow-read", "--allow-write", ...extra, path.join("bench", "cpu", script)],
     {
@@ -61,10 +63,12 @@ function deno(script: string, config: CpuConfig, extra: string[] = []): void {
       env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", BENCH_CPU_CONFIG: JSON.stringify(config) },
       // The functions log one JSON line per event to stdout, as deployed; the bench does not need them.
       stdio: ["ignore", "ignore", "inherit"],
-      timeout: 15 * 60_000,
     },
   );
-  if (result.status !== 0) throw new Error(`deno ${script} exited ${result.status ?? result.signal}`);
+  const limit = setTimeout(() => child.kill("SIGKILL"), 15 * 60_000);
+  const [code, signal] = (await once(child, "exit")) as [number | null, string | null];
+  clearTimeout(limit);
+  if (code !== 0) throw new Error(`deno ${script} exited ${code ?? signal}`);
 }
 
 async function insertTokens(sql: Sql, tokens: Array<{ chain: string; address: string }>): Promise<void> {
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
 
     if (!flags["skip-cpu"]) {
       progress(`CPU: ${WARMUP} warm-up + ${RUNS} measured invocations each, one warm deno process`);
-      deno("deno-invocations.ts", config);
+      await deno("deno-invocations.ts", config);
       const samples = JSON.parse(readFileSync(resultFile, "utf8")) as CpuSamples;
       const check = createSql(dbUrl, { max: 1, applicationName: "bench-cpu-check" });
       try {
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
 
     if (!flags["skip-memory"]) {
       progress(`memory: one deno process serving tracker invocations until ${MEMORY_TOKENS.toLocaleString("en-US")} tokens are priced`);
-      deno("deno-memory.ts", config, ["--v8-flags=--expose-gc"]);
+      await deno("deno-memory.ts", config, ["--v8-flags=--expose-gc"]);
       const samples = JSON.parse(readFileSync(resultFile, "utf8")) as MemorySample[];
       report.memory = samples;
       lines.push(...formatMemory(samples, MEMORY_TOKENS));

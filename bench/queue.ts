@@ -8,6 +8,7 @@
  *   npm run bench:queue                      3 runs, drain of 100,000, steady state
  *   npm run bench:queue -- --runs 1 --items 20000 --scenarios drain
  *   npm run bench:queue -- --backlog         also time backlog() at 1,000,000 queued rows
+ *   npm run bench:queue -- --explain         also EXPLAIN ANALYZE claim and complete (auto_explain)
  *
  * Figures go to stdout and bench/results/queue-<timestamp>.json.
  */
@@ -20,10 +21,11 @@ import { parseArgs } from "node:util";
 import { readStackSettings } from "../dev/lib/settings.ts";
 import { cloneScratchDatabase, createEmptyDatabase, createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
 import { benchBacklog } from "./queue/backlog.ts";
+import { explainClaimComplete } from "./queue/explain.ts";
 import type { ChildSpec, SystemSpec } from "./queue/child.ts";
 import type { DrainRun, SteadyRun } from "./queue/harness.ts";
-import { CONCURRENCY } from "./queue/harness.ts";
-import { formatComparison, type SystemFigures } from "./queue/report.ts";
+import { BATCH, CONCURRENCY } from "./queue/harness.ts";
+import { formatComparison, formatRoundTrips, type SystemFigures } from "./queue/report.ts";
 import { rotate, spread } from "./queue/stats.ts";
 
 const TEMPLATE_DB = "peakwatch_bench_queue_tpl";
@@ -38,11 +40,12 @@ const { values: flags } = parseArgs({
     runs: { type: "string", default: "3" },
     items: { type: "string", default: "100000" },
     "sweep-items": { type: "string", default: "50000" },
-    "cap-s": { type: "string", default: "20" },
+    "cap-s": { type: "string", default: "15" },
     "step-s": { type: "string", default: "3" },
     scenarios: { type: "string", default: "drain,steady" },
     "local-queue": { type: "string" },
     backlog: { type: "boolean", default: false },
+    explain: { type: "boolean", default: false },
   },
 });
 const positive = (name: string, raw: string | undefined): number => {
@@ -55,9 +58,9 @@ const ITEMS = positive("items", flags.items);
 const SWEEP_ITEMS = positive("sweep-items", flags["sweep-items"]);
 const CAP_MS = positive("cap-s", flags["cap-s"]) * 1000;
 const STEP_MS = positive("step-s", flags["step-s"]) * 1000;
-const SCENARIOS = flags.scenarios!.split(",").map((s) => s.trim());
+const SCENARIOS = flags.scenarios!.split(",").map((s) => s.trim()).filter(Boolean);
 for (const s of SCENARIOS) if (s !== "drain" && s !== "steady") throw new Error(`--scenarios: unknown ${s}`);
-const STEADY = { startRate: 100, maxRate: 102_400, stepMs: STEP_MS, refine: 2 };
+const STEADY = { startRate: 200, maxRate: 102_400, stepMs: STEP_MS, refine: 2 };
 
 interface ChildAnswer<R> {
   name: string;
@@ -108,7 +111,7 @@ async function main(): Promise<void> {
   try {
     // graphile-worker's localQueue size: one drain per candidate, the best is "tuned".
     let localQueueSize = flags["local-queue"] ? positive("local-queue", flags["local-queue"]) : 0;
-    if (localQueueSize === 0) {
+    if (localQueueSize === 0 && SCENARIOS.length > 0) {
       const sweep: Array<{ size: number; itemsPerSecond: number }> = [];
       for (const size of LOCAL_QUEUE_SIZES) {
         progress(`sweep: graphile-worker localQueue ${size}, drain of ${SWEEP_ITEMS}`);
@@ -153,7 +156,18 @@ async function main(): Promise<void> {
           ? `drain of ${ITEMS.toLocaleString("en-US")} queued items (items/s, first claim -> last commit; ${RUNS} runs)`
           : `steady state: highest arrival rate without a growing backlog (items/s; steps of ${STEP_MS / 1000} s from ${STEADY.startRate}, doubling, then 2 bisections; ${RUNS} runs)`;
       lines.push(...formatComparison(title, [...figures.values()], { floor: scenario === "steady" ? STEADY.startRate : undefined }));
+      if (scenario === "drain") lines.push(...formatRoundTrips([...figures.values()].map((f) => ({ name: f.name, runs: f.raw as DrainRun[] }))));
       report[scenario] = [...figures.values()];
+    }
+
+    if (flags.explain) {
+      progress("explain: claim and complete on a fresh database");
+      const url = await cloneScratchDatabase(adminUrl, TEMPLATE_DB, RUN_DB);
+      try {
+        lines.push(...(await explainClaimComplete(url, ITEMS, BATCH)));
+      } finally {
+        await dropScratchDatabase(adminUrl, RUN_DB);
+      }
     }
 
     if (flags.backlog) {
@@ -171,6 +185,8 @@ async function main(): Promise<void> {
     await dropScratchDatabase(adminUrl, TEMPLATE_DB);
   }
   (report.environment as Record<string, unknown>).loadEnd = os.loadavg()[0];
+  const env = report.environment as Record<string, number | string>;
+  lines.unshift(`machine: ${env.cpus} cpus, ${env.platform}, node ${env.node}; load average ${Number(env.loadStart).toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`);
   for (const line of lines) console.log(line);
   const dir = path.join(benchDir, "results");
   mkdirSync(dir, { recursive: true });

@@ -1,3 +1,4 @@
+import type { DrainRun } from "./harness.ts";
 import type { Spread } from "./stats.ts";
 
 export interface SystemFigures {
@@ -41,6 +42,21 @@ export function formatComparison(title: string, systems: SystemFigures[], option
   if (defaults.length > 0) {
     const best = defaults.reduce((a, b) => (b.spread.median > a.spread.median ? b : a));
     lines.push(`  ratio peakwatch / best default (${best.name}): ${ratio(best)} (medians; goal >= 3x)`);
+  }
+  return lines;
+}
+
+/** Where a drain's time goes: round trips per 1,000 items in each system's median run, and their mean time where it can be timed. */
+export function formatRoundTrips(systems: Array<{ name: string; runs: DrainRun[] }>): string[] {
+  const width = Math.max(...systems.map((s) => s.name.length)) + 2;
+  const lines = ["  round trips per 1,000 items in the median run (mean ms each where the system lets us time it):"];
+  for (const { name, runs } of systems) {
+    const sorted = [...runs].sort((a, b) => a.itemsPerSecond - b.itemsPerSecond);
+    const run = sorted[Math.floor(sorted.length / 2)]!;
+    const per = (n: number) => ((1000 * n) / Math.max(1, run.items)).toFixed(1);
+    const mean = (ms: number | null) => (ms === null ? "" : ` (${ms.toFixed(2)} ms)`);
+    const completes = name.includes("graphile") ? "not observable (batched inside the library)" : `${per(run.completes.count)}${mean(run.completes.meanMs)}`;
+    lines.push(`    ${name.padEnd(width)}claims ${per(run.claims.count)}${mean(run.claims.meanMs)}, completes ${completes}`);
   }
   return lines;
 }
