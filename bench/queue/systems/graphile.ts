@@ -17,7 +17,7 @@ const errorsOnly = new Logger(() => (level, message) => {
 /**
  * graphile-worker: WORKERS runners (each its own pg pool, default size 10), each with
  * CONCURRENCY concurrent jobs. Producing is graphile_worker.add_jobs in one statement.
- * Its completions are queued to a batcher, so the end of a drain is read from the database.
+ * Its workers do not await their completions, so the end of a drain is read from the database.
  * The clock starts at the NOTIFY that wakes the runners: their first fetch follows it at once,
  * and no fetch can find work before the producer's commit that sends it.
  */
@@ -34,7 +34,8 @@ export function graphileSystem(url: string, variant: GraphileVariant): QueueSyst
     settings: tuned
       ? { runners: WORKERS, concurrentJobs: CONCURRENCY, "localQueue.size": variant.localQueueSize!, completeJobBatchDelay: 0, failJobBatchDelay: 0, NO_LOG_SUCCESS: "1", logger: "errors only" }
       : { runners: WORKERS, concurrentJobs: CONCURRENCY, logger: "default console logger (stdout discarded)" },
-    completionsBatchedInternally: tuned,
+    // The worker calls completeJob without awaiting it (batched or not): job:complete fires before the commit.
+    completionsBatchedInternally: true,
     async install() {
       await runMigrations({ connectionString: url, logger: errorsOnly });
       producer = postgres(url, { max: 1, onnotice: () => {} });
