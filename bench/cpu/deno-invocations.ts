@@ -4,6 +4,7 @@
  * warm-up (boot, JIT, pool connects) and not measured. CPU is Deno.cpuUsage() (user + system; process.cpuUsage() where absent)
  * around one invocation including reading its answer; time spent waiting on I/O is not CPU.
  */
+import { writeFileSync } from "node:fs";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
 import { evaluateHealth } from "../../supabase/functions/_shared/health/evaluate.ts";
 import { createHealthHandler } from "../../supabase/functions/_shared/health/handler.ts";
@@ -14,7 +15,6 @@ import { sourceGates } from "../../supabase/functions/_shared/poller/deps.ts";
 import { envBearerSource } from "../../supabase/functions/_shared/sources/bearer.ts";
 import { buildLanes } from "../../supabase/functions/_shared/tracker/deps.ts";
 import { createTrackerHandler } from "../../supabase/functions/_shared/tracker/handler.ts";
-import { writeFileSync } from "node:fs";
 import { type CpuConfig, type CpuSamples, parseCpuConfig } from "./config.ts";
 import { cpuMs, cpuSource, env } from "./usage.ts";
 

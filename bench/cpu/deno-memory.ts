@@ -4,12 +4,12 @@
  * Memory is sampled every second after a forced GC (deno runs with --expose-gc), so the figures
  * are what the isolate retains, not garbage that has not been collected yet.
  */
+import { writeFileSync } from "node:fs";
 import { createSql } from "../../supabase/functions/_shared/db/client.ts";
 import { providerLimits } from "../../supabase/functions/_shared/limits/gcra.ts";
 import { createRedis } from "../../supabase/functions/_shared/limits/redis.ts";
 import { buildLanes } from "../../supabase/functions/_shared/tracker/deps.ts";
 import { createTrackerHandler } from "../../supabase/functions/_shared/tracker/handler.ts";
-import { writeFileSync } from "node:fs";
 import { type CpuConfig, type MemorySample, parseCpuConfig } from "./config.ts";
 import { env, memoryUsage } from "./usage.ts";
 
