@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Function and test logs are shown for failing tests only.
+    silent: "passed-only",
     // Two cores: two files at a time keeps concurrent-claim tests honest without starving Postgres.
     maxWorkers: 2,
   },

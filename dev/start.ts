@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { createSql } from "../supabase/functions/_shared/db/client.ts";
 import { startMarketSimulator } from "./market-sim/server.ts";
+import { setFunctionJobsActive } from "./lib/cron-jobs.ts";
 import { startFunctionsServer } from "./lib/functions-server.ts";
 import { render, takeSnapshot } from "./lib/live-view.ts";
 import { startPgNetWorker } from "./lib/pgnet-worker.ts";
@@ -75,6 +76,7 @@ async function main() {
     cleanups.push(() => functions.stop());
     const worker = await startPgNetWorker(settings.dbUrl);
     cleanups.push(() => worker.stop());
+    await setFunctionJobsActive(settings.dbUrl, true);
     log(`functions at ${functionsUrl}/functions/v1/<name>; pg_cron fires them every minute`);
 
     const header = `peakwatch — local suite (${env.PEAKWATCH_UPSTREAM === "simulated" ? "SIMULATED upstream" : "REAL upstream"})`;

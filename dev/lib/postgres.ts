@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import postgres from "postgres";
-import { commandExists, isRoot, run } from "./shell.ts";
+import { aptInstall, commandExists, isRoot, run } from "./shell.ts";
 import { databaseUrl, type StackSettings } from "./settings.ts";
 
 type Log = (message: string) => void;
@@ -117,13 +117,6 @@ async function readCronState(adminUrl: string): Promise<CronState> {
   } finally {
     await sql.end({ timeout: 1 });
   }
-}
-
-function aptInstall(packages: string[], log: Log): void {
-  log(`installing ${packages.join(", ")} with apt-get`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  run("apt-get", ["update", "-qq"], { env, timeoutMs: 600_000 });
-  run("apt-get", ["install", "-y", "-qq", ...packages], { env, timeoutMs: 600_000 });
 }
 
 /**

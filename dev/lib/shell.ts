@@ -28,3 +28,11 @@ export function commandExists(command: string): boolean {
 }
 
 export const isRoot = (): boolean => typeof process.getuid === "function" && process.getuid() === 0;
+
+/** Debian packages by name, after refreshing the lists (what `apt-get install` needs on a fresh machine). */
+export function aptInstall(packages: string[], log: (message: string) => void): void {
+  log(`installing ${packages.join(", ")} with apt-get`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-qq"], { env, timeoutMs: 600_000 });
+  run("apt-get", ["install", "-y", "-qq", ...packages], { env, timeoutMs: 900_000 });
+}

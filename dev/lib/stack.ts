@@ -1,4 +1,5 @@
 import { ensureCronScheduler, ensureDatabase, ensurePgCron, ensurePostgresRunning, hasCronExtension } from "./postgres.ts";
+import { functionSettingsPresent, setFunctionJobsActive } from "./cron-jobs.ts";
 import { ensureRedis } from "./redis.ts";
 import type { StackSettings } from "./settings.ts";
 import { pushMigrations } from "./supabase-cli.ts";
@@ -41,6 +42,10 @@ export async function bringUpStack(settings: StackSettings, log: (message: strin
     throw new StackStepError("pg_cron extension", `pg_cron was not created in ${settings.dbName}`);
   }
   await step("pg_cron scheduler", () => ensureCronScheduler(settings, log));
+  if (!(await step("cron jobs", () => functionSettingsPresent(settings.dbUrl)))) {
+    const paused = await step("cron jobs", () => setFunctionJobsActive(settings.dbUrl, false));
+    if (paused > 0) log(`paused ${paused} cron jobs that call functions until npm start sets the functions URL and key`);
+  }
   return {
     stop() {
       for (const stop of stoppers) {

@@ -75,7 +75,7 @@ describe("tracker served by real Deno at /functions/v1/tracker", () => {
       if (row!.held > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    server.process.kill("SIGKILL");
+    server.kill("SIGKILL");
     await hanging;
     const [held] = await db.sql<{ held: number; priced: number }[]>`
       select count(q.claimed_by)::int as held, count(t.last_priced_at)::int as priced

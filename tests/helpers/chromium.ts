@@ -1,15 +1,14 @@
 import { spawnSync } from "node:child_process";
+import { findChromium } from "../../dev/lib/chromium.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
-/** The headless browser: $CHROMIUM_BIN, else `chromium` (Debian package `chromium`) on the PATH. */
+/** The headless browser that `npm test` found or installed (dev/lib/chromium.ts). */
 export function chromiumBinary(): string {
-  const candidates = [process.env.CHROMIUM_BIN, "chromium", "chromium-browser"].filter((c): c is string => !!c);
-  for (const candidate of candidates) {
-    if (spawnSync(candidate, ["--version"], { encoding: "utf8" }).status === 0) return candidate;
-  }
-  throw new Error("headless Chromium not found: install the Debian package `chromium` (apt-get install -y chromium) or set CHROMIUM_BIN");
+  const found = findChromium();
+  if (!found) throw new Error("headless Chromium not found: `npm test` installs it on Debian as root; elsewhere run `apt-get install -y chromium` or set CHROMIUM_BIN");
+  return found;
 }
 
 const FLAGS = [

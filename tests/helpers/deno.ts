@@ -1,22 +1,14 @@
-import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { runDeno, type DenoResult } from "../../dev/lib/deno.ts";
 import { repoRoot } from "../../dev/lib/supabase-cli.ts";
 
-export const denoBin = path.join(repoRoot, "node_modules", ".bin", "deno");
+export { denoBin, type DenoResult } from "../../dev/lib/deno.ts";
 
-export interface DenoResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** The import map of the dev tools that run under Deno, generated from package.json like every function's. */
+export const devConfig = path.join(repoRoot, "dev", "deno.json");
 
-/** Runs the real deno binary from node_modules (no download: npm packages resolve from node_modules). */
+/** Runs the project's deno (the hosted version) with dev/deno.json; `args[0]` is the subcommand. */
 export function deno(args: string[], env: Record<string, string> = {}): DenoResult {
-  const result = spawnSync(denoBin, args, {
-    cwd: repoRoot,
-    env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", ...env },
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  const [subcommand, ...rest] = args;
+  return runDeno([subcommand!, "--config", devConfig, ...rest], { env });
 }

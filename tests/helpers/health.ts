@@ -41,7 +41,7 @@ export function checkOf(report: HealthReport, name: string, componentId?: string
 
 /** Empties everything health reads, keeping the migrations' own rows (the manual source). */
 export async function resetPipeline(sql: Sql): Promise<void> {
-  await sql`truncate peakwatch.runs, peakwatch.tokens, peakwatch.alert_state restart identity cascade`;
+  await sql`truncate peakwatch.runs, peakwatch.tokens, peakwatch.alert_state, peakwatch.alert_outbox restart identity cascade`;
   await sql`delete from peakwatch.sources where name <> 'manual'`;
   await sql`truncate peakwatch.invocations`;
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { EXPECTED_MIGRATION } from "../../supabase/functions/_shared/health/build-info.ts";
 import { evaluateHealth } from "../../supabase/functions/_shared/health/evaluate.ts";
 import { createRedis } from "../../supabase/functions/_shared/limits/redis.ts";
 import { createTestDatabase, insertTokens, type TestDatabase } from "../helpers/database.ts";
@@ -216,6 +217,24 @@ describe("sources", () => {
     expect(checkOf(report, "sources:pollErrors", "feed-drift")).toMatchObject({ observedValue: 2, status: "warn" });
   });
 
+  it("a source that polls fine but brings fewer new calls than its declared floor warns (silent source); no floor, no reading", async () => {
+    await addSource("feed-quiet", 10);
+    await addSource("feed-no-floor", 10);
+    await db.sql`update peakwatch.sources set expected_min_calls = 3, expected_window_minutes = 60 where name = 'feed-quiet'`;
+    const counters = (newCalls: number) => db.sql`
+      insert into peakwatch.source_counters (source_id, minute, polls, errors, fetched, new_calls)
+      select id, date_trunc('minute', now()) - interval '10 minutes', 20, 0, 0, ${newCalls} from peakwatch.sources where name in ('feed-quiet', 'feed-no-floor')
+      on conflict (source_id, minute) do update set new_calls = excluded.new_calls`;
+    await counters(1);
+    const quiet = await evaluate();
+    expect(checkOf(quiet, "sources:newCallRate", "feed-quiet")).toMatchObject({ observedValue: 1, status: "warn" });
+    expect(checkOf(quiet, "sources:newCallRate", "feed-quiet").output).toContain("fewer than the 3 expected");
+    expect(quiet.checks.some((c) => c.name === "sources:newCallRate" && c.componentId === "feed-no-floor")).toBe(false);
+
+    await counters(4);
+    expect(checkOf(await evaluate(), "sources:newCallRate", "feed-quiet")).toMatchObject({ observedValue: 4, status: "pass" });
+  });
+
   it("with no feed source enabled there is nothing to grade, and a note says so", async () => {
     const report = await evaluate();
     expect(report.checks.some((c) => c.name.startsWith("sources:"))).toBe(false);
@@ -232,6 +251,39 @@ describe("calls: copycats", () => {
     const check = checkOf(await evaluate(), "calls:copycatTickers");
     expect(check).toMatchObject({ observedValue: 1, status: "warn" });
     expect(check.output).toContain("PEPE ×3");
+  });
+
+  it("copycats are a data event: graded and alerted on, but they never change the service's status", async () => {
+    const ids = await insertTokens(db.sql, 3);
+    await insertRuns(db.sql, [{ outcome: "ok", secondsAgo: 15 }]);
+    await insertCalls(ids, 300, "COPY");
+    const report = await evaluate({ HEALTH_FUNCTIONS: "tracker", HEALTH_THRESHOLDS: RELAXED_RESPONSE_TIMES });
+    expect(checkOf(report, "calls:copycatTickers").status).toBe("warn");
+    const others = report.checks.filter((c) => c.name !== "calls:copycatTickers" && c.status !== "pass").map((c) => c.name);
+    expect(others).toEqual([]);
+    expect(report.status).toBe("pass");
+  });
+});
+
+describe("bounded queries", () => {
+  it("an area whose query overruns its budget is cancelled by Postgres (SET LOCAL statement_timeout), fails alone, and holds no connection afterwards", async () => {
+    const locker = db.connect(1);
+    try {
+      await locker.begin(async (tx) => {
+        await tx`lock table peakwatch.runs in access exclusive mode`;
+        const report = await evaluate({ HEALTH_CHECK_TIMEOUT_MS: "300" });
+        const runs = checkOf(report, "runs:evaluation");
+        expect(runs.status).toBe("fail");
+        expect(runs.output).toMatch(/statement timeout/);
+        expect(checkOf(report, "queue:dueBacklog").status).toBe("pass");
+        const waiting = await db.connect(1)<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and wait_event_type = 'Lock' and state = 'active'`;
+        expect(waiting[0]!.n).toBe(0);
+      });
+    } finally {
+      await locker.end();
+    }
   });
 });
 
@@ -264,6 +316,40 @@ describe("invocations", () => {
     expect(failed.output).toContain("401");
     expect(checkOf(report, "invocations:unresolved")).toMatchObject({ observedValue: 1, status: "warn" });
   });
+
+  it("a function that answers again clears its failed-invocations alarm: failures before its last success are history", async () => {
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
+      values (11, 'tracker', now() - interval '9 minutes', 'failed', 401, 'HTTP 401', now()),
+             (12, 'tracker', now() - interval '8 minutes', 'failed', 401, 'HTTP 401', now()),
+             (13, 'tracker', now() - interval '1 minute', 'ok', 202, null, now())`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 0, status: "pass" });
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
+      values (14, 'tracker', now() - interval '10 seconds', 'failed', 404, 'HTTP 404', now())`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 1, status: "warn" });
+  });
+});
+
+describe("deploy drift", () => {
+  it("a database whose latest migration is older than the code's fails, naming both versions; each function's release is reported", async () => {
+    await insertRuns(db.sql, [{ outcome: "ok", secondsAgo: 30 }]);
+    await db.sql`update peakwatch.runs set release = 'git-abc123' where function_name = 'tracker'`;
+    const current = await evaluate();
+    expect(checkOf(current, "deploy:migrationVersion")).toMatchObject({ status: "pass", observedValue: EXPECTED_MIGRATION });
+    expect(checkOf(current, "deploy:release", "tracker")).toMatchObject({ status: "pass", observedValue: "git-abc123" });
+
+    const [newest] = await db.sql<{ version: string; name: string | null; statements: string[] | null }[]>`
+      delete from supabase_migrations.schema_migrations where version = (select max(version) from supabase_migrations.schema_migrations)
+      returning version, name, statements`;
+    try {
+      const behind = checkOf(await evaluate(), "deploy:migrationVersion");
+      expect(behind.status).toBe("fail");
+      expect(behind.output).toContain(EXPECTED_MIGRATION);
+    } finally {
+      await db.sql`insert into supabase_migrations.schema_migrations (version, name, statements) values (${newest!.version}, ${newest!.name}, ${newest!.statements})`;
+    }
+  });
 });
 
 describe("pg_cron, Redis and isolation", () => {
@@ -292,12 +378,16 @@ describe("pg_cron, Redis and isolation", () => {
 
       await db.sql`update cron.job set active = false where jobid = 2`;
       await db.sql`
-        insert into cron.job_run_details values (200, 1, 'failed', 'ERROR: invoke_function: secrets are not set', now() - interval '5 minutes')`;
+        insert into cron.job_run_details values (200, 1, 'failed', 'ERROR: invoke_function: secrets are not set', now() - interval '1 minute')`;
       const broken = await evaluate();
       const failed = checkOf(broken, "cron:failedRuns");
       expect(failed).toMatchObject({ observedValue: 1, status: "warn" });
       expect(failed.output).toContain("peakwatch-tracker: ERROR: invoke_function");
       expect(checkOf(broken, "cron:inactiveJobs")).toMatchObject({ observedValue: 1, status: "warn" });
+
+      // The job succeeds again: the alarm clears at once instead of holding for the rest of the hour.
+      await db.sql`insert into cron.job_run_details values (201, 1, 'succeeded', '1 row', now() - interval '10 seconds')`;
+      expect(checkOf(await evaluate(), "cron:failedRuns")).toMatchObject({ observedValue: 0, status: "pass" });
 
       await db.sql`update cron.job_run_details set start_time = start_time - interval '15 minutes'`;
       expect(checkOf(await evaluate(), "cron:lastRunAge").status).toBe("fail");

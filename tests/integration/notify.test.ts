@@ -29,6 +29,8 @@ const notifyConfig = (env: Record<string, string> = {}) =>
     ALERT_TELEGRAM_CHAT_ID: hooks.telegramChatId,
     ALERT_TELEGRAM_API_BASE_URL: hooks.telegramApiBaseUrl,
     ALERT_STATUS_PAGE_URL: STATUS_PAGE,
+    // Recoveries at once unless a test is about hysteresis.
+    ALERT_CLEAR_AFTER_SECONDS: "0",
     ...env,
   });
 /** One evaluation as the orchestrator runs it each minute (a fresh call: nothing kept in memory). */
@@ -127,7 +129,7 @@ describe("alerts on transitions", () => {
     expect(hooks.requests).toHaveLength(3);
   });
 
-  it("when every channel fails nothing is recorded, and the next evaluation announces the change again", async () => {
+  it("when every channel fails the change stays in the outbox, and the next evaluation's drain delivers it once", async () => {
     await trackerLastOk(10);
     await tick();
     await trackerLastOk(700);
@@ -136,30 +138,87 @@ describe("alerts on transitions", () => {
     hooks.fail("telegram", "rate_limited");
     const failed = await tick();
     expect(failed.deliveryFailed).toBe(true);
+    expect(failed.plan.transitions.map((t) => `${t.from}>${t.to}`)).toEqual(["pass>fail"]);
     expect(failed.deliveries.map((d) => d.error).sort()).toEqual([
       "discord answered 429: You are being rate limited., retry after 0.5 s",
       "slack answered 500: rollup_error",
       "telegram answered 429: Too Many Requests: retry after 5",
     ]);
-    const [state] = await db.sql<{ status: string }[]>`select status from peakwatch.alert_state where check_key = 'tracker:lastSuccessAge'`;
-    expect(state!.status).toBe("pass");
+    const [pending] = await db.sql<{ status: string; attempts: number; last_error: string }[]>`select status, attempts, last_error from peakwatch.alert_outbox`;
+    expect(pending).toMatchObject({ status: "pending", attempts: 1, last_error: expect.stringContaining("slack answered 500") });
 
     const retried = await tick();
     expect(retried.deliveryFailed).toBe(false);
-    expect(retried.plan.transitions.map((t) => `${t.from}>${t.to}`)).toEqual(["pass>fail"]);
+    expect(retried.plan.transitions).toEqual([]);
+    expect(retried.outbox).toMatchObject({ sent: 1, retrying: 0 });
+    expect(hooks.requests.filter((r) => r.status < 300).map((r) => r.provider).sort()).toEqual(["discord", "slack", "telegram"]);
+    await tick();
     expect(hooks.requests.filter((r) => r.status < 300)).toHaveLength(3);
   });
 
-  it("one channel failing does not hold back the others, and they are not sent the same change twice", async () => {
+  it("no transaction is open while a webhook is being sent", async () => {
+    await trackerLastOk(700);
+    let openTransactions = -1;
+    const probe = {
+      name: "probe",
+      send: async () => {
+        const [row] = await db.connect(1)<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`;
+        openTransactions = row!.n;
+        return { channel: "probe", ok: true, status: 200 };
+      },
+    };
+    await evaluateAndNotify(db.sql, { health: testHealthConfig(), notify: notifyConfig(), channels: [probe] });
+    expect(openTransactions).toBe(0);
+  });
+
+  it("a sender that died after sending, before marking, is taken over once: sent again to the open channels, and the outbox says so", async () => {
+    await trackerLastOk(700);
+    await tick();
+    hooks.reset();
+    // As if the process had died between the send and the mark.
+    await db.sql`update peakwatch.alert_outbox set status = 'sending', delivered_to = '{}', last_attempt_at = now() - interval '3 minutes'`;
+    const outcome = await tick();
+    expect(outcome.outbox).toMatchObject({ resent: 1, sent: 1 });
+    expect(hooks.requests).toHaveLength(3);
+    const [row] = await db.sql<{ status: string; attempts: number }[]>`select status, attempts from peakwatch.alert_outbox`;
+    expect(row).toEqual({ status: "sent", attempts: 2 });
+    await tick();
+    expect(hooks.requests).toHaveLength(3);
+  });
+
+  it("hysteresis: a reading flapping across a threshold every minute sends one alert, not one a minute", async () => {
+    const flapping = { ALERT_CLEAR_AFTER_SECONDS: "150" };
+    await trackerLastOk(10);
+    await tick(flapping);
+    for (let i = 0; i < 3; i++) {
+      await trackerLastOk(200);
+      await tick(flapping);
+      await trackerLastOk(10);
+      await tick(flapping);
+    }
+    expect(hooks.received("slack")).toHaveLength(1);
+    // Once the better status has held long enough, the recovery is announced, once.
+    await db.sql`update peakwatch.alert_state set observed_since = now() - interval '151 seconds' where check_key = 'tracker:lastSuccessAge'`;
+    const recovered = await tick(flapping);
+    expect(recovered.plan.transitions.map((t) => `${t.from}>${t.to}`)).toEqual(["warn>pass"]);
+    expect(hooks.received("slack")).toHaveLength(2);
+  });
+
+  it("one channel failing does not hold back the others; they are not sent the same change twice, the failed one is retried", async () => {
     await trackerLastOk(10);
     await tick();
     await trackerLastOk(700);
     hooks.fail("discord", "server_error");
     const outcome = await tick();
     expect(outcome.deliveries.filter((d) => d.ok).map((d) => d.channel).sort()).toEqual(["slack", "telegram"]);
-    expect(outcome.counts).toMatchObject({ alertsDelivered: 2, alertDeliveryFailures: 1 });
+    expect(outcome.counts).toMatchObject({ alertsDelivered: 2, alertDeliveryFailures: 1, alertOutboxRetrying: 1 });
     await tick();
-    expect(hooks.requests).toHaveLength(3);
+    await tick();
+    // The next drain retries only the channel that failed.
+    expect(hooks.received("slack")).toHaveLength(1);
+    expect(hooks.received("telegram")).toHaveLength(1);
+    expect(hooks.received("discord").length).toBeGreaterThanOrEqual(2);
   });
 
   it("two evaluations at once announce a change once", async () => {

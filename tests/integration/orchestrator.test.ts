@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { outgoingKeyHeaders } from "../../supabase/functions/_shared/http/auth.ts";
 import { supabaseInvoker } from "../../supabase/functions/_shared/orchestrator/invoke.ts";
 import { runOrchestrator } from "../../supabase/functions/_shared/orchestrator/run-orchestrator.ts";
 import { createTestDatabase, insertTokens, type TestDatabase } from "../helpers/database.ts";
@@ -26,7 +27,7 @@ beforeEach(async () => {
     select f, now(), now(), 'ok', '{}' from unnest(array['poller', 'tracker', 'token-refresh']) f`;
 });
 
-const invoke = () => supabaseInvoker(functionsHost.url, KEY);
+const invoke = () => supabaseInvoker(functionsHost.url, outgoingKeyHeaders((name) => ({ SUPABASE_SERVICE_ROLE_KEY: KEY })[name]));
 const called = (name: string) => functionsHost.requests.filter((r) => r.path === `/functions/v1/${name}`);
 
 describe("orchestrator", () => {
@@ -50,6 +51,23 @@ describe("orchestrator", () => {
     expect(called("poller")).toHaveLength(1);
     expect(JSON.parse(called("poller")[0]!.body)).toEqual({ trigger: "orchestrator", async: true });
     expect(called("tracker")).toHaveLength(0);
+  });
+
+  it("a shutdown (beforeunload) stops it between steps: nothing more is invoked and the run says so", async () => {
+    await insertTokens(db.sql, 7_000);
+    const controller = new AbortController();
+    controller.abort(new Error("runtime shutting down"));
+    const counts = await runOrchestrator(db.sql, invoke(), { dryRun: false, settings: { maxFanOut: 5 }, signal: controller.signal });
+    expect(counts).toMatchObject({ stoppedByShutdown: 1 });
+    expect(counts.requeuedDeadLetters).toBeUndefined();
+    expect(counts.staleFunctions).toBeUndefined();
+  });
+
+  it("a partial run is a success for self-healing as it is for health: nothing is re-invoked", async () => {
+    await db.sql`update peakwatch.runs set outcome = 'partial'`;
+    const counts = await runOrchestrator(db.sql, invoke(), { dryRun: false });
+    expect(counts).toMatchObject({ staleFunctions: 0, healed: 0 });
+    expect(functionsHost.requests).toHaveLength(0);
   });
 
   it("counts a refused invocation as a failure instead of hiding it", async () => {

@@ -51,6 +51,16 @@ describe("invoke_function through net.http_post", () => {
     expect(invocation).toEqual({ function_name: "tracker", outcome: "ok", status_code: 200, error: null });
   });
 
+  it("a new-style secret key (sb_secret_…) goes in the apikey header, never as a Bearer token", async () => {
+    const secret = "sb_secret_scheduling_0123456789abcdef";
+    await db.sql`update peakwatch.settings set value = ${secret} where key = 'peakwatch_service_key'`;
+    await db.sql`truncate net._http_response`;
+    await db.sql`select peakwatch.invoke_function('tracker')`;
+    await waitForResponses(1);
+    expect(host.requests[0]!.headers.apikey).toBe(secret);
+    expect(host.requests[0]!.headers.authorization).toBeUndefined();
+  });
+
   it("a 401 from the function, invisible to pg_cron, becomes a durable counted failure", async () => {
     await db.sql`truncate net._http_response`;
     host.respondWith(401);

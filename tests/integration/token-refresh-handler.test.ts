@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisUrl } from "../helpers/tracker.ts";
 import { loadConfig } from "../../supabase/functions/_shared/config/config.ts";
 import { createCredentialStoreFromEnv, credentialsEnv } from "../../supabase/functions/_shared/credentials/deps.ts";
 import { createTokenRefreshHandler, type TokenRefreshDeps } from "../../supabase/functions/_shared/credentials/handler.ts";
@@ -31,7 +32,7 @@ afterAll(async () => {
 });
 
 const deps = (read: (name: string) => string | undefined = (name) => fx.env[name]): TokenRefreshDeps => {
-  const env = loadConfig(credentialsEnv, { SUPABASE_DB_URL: db.url, PEAKWATCH_REDIS_PREFIX: fx.keyPrefix });
+  const env = loadConfig(credentialsEnv, { SUPABASE_DB_URL: db.url, REDIS_URL: redisUrl(), PEAKWATCH_REDIS_PREFIX: fx.keyPrefix });
   return { sql: db.sql, keys: [serviceKey], store: createCredentialStoreFromEnv(db.sql, fx.redis, env, read) };
 };
 const handler = createTokenRefreshHandler(() => deps());
@@ -65,6 +66,14 @@ describe("POST /token-refresh", () => {
     for (const credential of body.credentials) expect(credential.secondsToExpiry).toBeGreaterThan(3_500);
     expect(await run(body.runId)).toMatchObject({ function_name: "token-refresh", trigger: "cron", outcome: "ok", counts: body.counts, error: null });
     expect(await status("cc")).toMatchObject({ last_outcome: "refreshed", consecutive_failures: 0, last_error: null });
+  });
+
+  it("under cron (async) it answers 202 with the run id at once and the run finishes in the background", async () => {
+    const { status: code, body } = await post({ trigger: "cron", async: true });
+    expect(code).toBe(202);
+    expect(body).toEqual({ runId: expect.any(Number), status: "accepted" });
+    for (let i = 0; i < 100 && (await run(body.runId)).outcome === "running"; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await run(body.runId)).toMatchObject({ function_name: "token-refresh", trigger: "cron", outcome: "ok", error: null });
   });
 
   it("a second run finds every token fresh and asks no upstream", async () => {
@@ -114,7 +123,7 @@ describe("POST /token-refresh", () => {
   it("a missing secret variable is a not_configured answer and an error run, both naming the variable", async () => {
     const missing = createTokenRefreshHandler(() => deps((name) => (name === "PEAKWATCH_CREDENTIAL_TV_SEC" ? undefined : fx.env[name])));
     const { status: code, body } = await post({}, { handle: missing });
-    expect(code).toBe(500);
+    expect(code).toBe(503);
     expect(body.error).toMatchObject({ code: "not_configured", message: expect.stringContaining("PEAKWATCH_CREDENTIAL_TV_SEC is not set") });
     const [last] = await db.sql<RunRow[]>`select * from peakwatch.runs order by id desc limit 1`;
     expect(last).toMatchObject({ outcome: "error", error: expect.stringContaining("PEAKWATCH_CREDENTIAL_TV_SEC") });

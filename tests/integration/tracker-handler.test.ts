@@ -109,7 +109,7 @@ describe("tracker endpoint", () => {
     keys = [];
     await insertTokens(db.sql, 1);
     const response = await post({}, { Authorization: "Bearer anything-anything-anything" });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
     expect((await response.json()).error.code).toBe("not_configured");
     await nothingHappened();
   });

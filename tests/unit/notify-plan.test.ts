@@ -58,4 +58,16 @@ describe("planAlerts", () => {
     );
     expect(plan.transitions.map((t) => `${t.key} ${t.to}`)).toEqual(["sources:lastSuccessAge#feed-b fail", "sources:lastSuccessAge#feed-a warn", "a:x pass"]);
   });
+
+  it("hysteresis: worse news at once; better news only once it has held clearAfterSeconds", () => {
+    const withHold = { ...settings, clearAfterSeconds: 150 };
+    const flapping = new Map<string, StoredAlert>([["a:x", { status: "warn", since: "", secondsSinceNotified: 10, observedStatus: "warn", observedSeconds: 60 }]]);
+    const first = planAlerts([check("a:x", "pass")], flapping, withHold);
+    expect(first.transitions).toEqual([]);
+    expect(first.writes).toEqual([{ key: "a:x", status: "warn", notified: false, observed: "pass" }]);
+    const held = new Map<string, StoredAlert>([["a:x", { status: "warn", since: "", secondsSinceNotified: 10, observedStatus: "pass", observedSeconds: 150 }]]);
+    expect(planAlerts([check("a:x", "pass")], held, withHold).transitions.map((t) => [t.from, t.to])).toEqual([["warn", "pass"]]);
+    const worse = planAlerts([check("a:x", "fail")], flapping, withHold);
+    expect(worse.transitions.map((t) => [t.from, t.to])).toEqual([["warn", "fail"]]);
+  });
 });

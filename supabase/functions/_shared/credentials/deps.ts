@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { loadConfig, sharedEnv } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
@@ -49,7 +50,8 @@ let cached: (TokenRefreshDeps & { redis: Redis }) | undefined;
 export function tokenRefreshDeps(): TokenRefreshDeps {
   if (cached) return cached;
   const env = loadConfig(credentialsEnv);
-  const sql = createSql(env.SUPABASE_DB_URL, { max: 2, applicationName: "peakwatch-credentials" });
+  const db = databaseConnection(env);
+  const sql = createSql(db.url, { ssl: db.ssl, max: 2, applicationName: "peakwatch-credentials" });
   const redis = createRedis(env.REDIS_URL);
   cached = { sql, redis, keys: acceptedKeys(readEnv), store: createCredentialStoreFromEnv(sql, redis, env) };
   return cached;

@@ -5,6 +5,7 @@ import { endpoint } from "../http/endpoint.ts";
 import { badRequest, HttpError, json } from "../http/errors.ts";
 import { logEvent } from "../log.ts";
 import { recordRun, type RunOutcome } from "../runs/record.ts";
+import { runInBackground } from "../runtime.ts";
 import { UnknownCredentialError } from "./errors.ts";
 import { tokenRefreshRequest } from "./request.ts";
 import { recordCredentialChecks } from "./status.ts";
@@ -50,7 +51,10 @@ export function createTokenRefreshHandler(deps: () => TokenRefreshDeps) {
     const body = await parseJsonBody(request, tokenRefreshRequest, 10_000);
     const { sql, store } = deps();
     try {
-      const result = await recordRun(sql, "token-refresh", body.trigger, async (runId) => {
+      let announceRunId: (runId: number) => void = () => {};
+      const runIdKnown = new Promise<number>((resolve) => (announceRunId = resolve));
+      const work = recordRun(sql, "token-refresh", body.trigger, async (runId) => {
+        announceRunId(runId);
         const configured = await store.names();
         const unknown = body.names?.find((name) => !configured.includes(name));
         if (unknown !== undefined) throw badRequest(new UnknownCredentialError(unknown, configured).message);
@@ -60,11 +64,16 @@ export function createTokenRefreshHandler(deps: () => TokenRefreshDeps) {
         logEvent("token-refresh.finished", { runId, outcome: summary.outcome, ...summary.counts }, summary.outcome === "ok" ? "info" : "warn");
         return { ...summary, credentials: checks.map(view) };
       });
-      const { runId, outcome, counts, credentials } = result;
+      if (body.async) {
+        // Under cron: a refresh with penalty waits can outlast pg_net's timeout, so answer at once.
+        runInBackground(work);
+        return json({ runId: await Promise.race([runIdKnown, work.then((result) => result.runId)]), status: "accepted" }, 202);
+      }
+      const { runId, outcome, counts, credentials } = await work;
       return json({ runId, outcome, counts, credentials }, outcome === "error" ? 503 : 200);
     } catch (error) {
       // Variable names, never values: the operator learns what to set.
-      if (error instanceof ConfigError) throw new HttpError(500, "not_configured", error.message);
+      if (error instanceof ConfigError) throw new HttpError(503, "not_configured", error.message);
       throw error;
     }
   });

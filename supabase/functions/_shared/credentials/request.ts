@@ -7,6 +7,8 @@ export const tokenRefreshRequest = z.strictObject({
   /** Refresh even credentials that are not due (e.g. after rotating a secret). */
   force: z.boolean().default(false),
   trigger: z.enum(["http", "cron", "orchestrator", "test"]).default("http"),
+  /** Answer 202 with the run id at once and refresh in the background (what the cron job asks for). */
+  async: z.boolean().default(false),
 });
 
 export type TokenRefreshRequest = z.infer<typeof tokenRefreshRequest>;

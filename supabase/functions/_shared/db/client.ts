@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import type { DatabaseTls } from "./connection.ts";
 
 export type Sql = postgres.Sql;
 
@@ -12,8 +13,9 @@ const TIMESTAMP = 1114;
  * Supavisor transaction pooler (port 6543). Values come back in the shapes `supabase gen types`
  * declares: bigint and numeric as numbers, timestamps as strings.
  */
-export function createSql(url: string, options: { max?: number; applicationName?: string } = {}): Sql {
+export function createSql(url: string, options: { max?: number; applicationName?: string; ssl?: DatabaseTls } = {}): Sql {
   return postgres(url, {
+    ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
     max: options.max ?? 3,
     prepare: false,
     idle_timeout: 20,

@@ -6,10 +6,52 @@ export type Json = string | number | boolean | null | {
 export type Database = {
   "peakwatch": {
     Tables: {
+      "alert_outbox": {
+        Row: {
+          "attempts": number;
+          "created_at": string;
+          "delivered_to": (string)[];
+          "id": number;
+          "kind": string;
+          "last_attempt_at": string | null;
+          "last_error": string | null;
+          "notification": NonNullable<Json>;
+          "sent_at": string | null;
+          "status": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_to"?: (string)[];
+          "id"?: never;
+          "kind": string;
+          "last_attempt_at"?: string | null;
+          "last_error"?: string | null;
+          "notification": NonNullable<Json>;
+          "sent_at"?: string | null;
+          "status"?: string;
+        };
+        Update: {
+          "attempts"?: number;
+          "created_at"?: string;
+          "delivered_to"?: (string)[];
+          "id"?: never;
+          "kind"?: string;
+          "last_attempt_at"?: string | null;
+          "last_error"?: string | null;
+          "notification"?: NonNullable<Json>;
+          "sent_at"?: string | null;
+          "status"?: string;
+        };
+        Relationships: [];
+      };
       "alert_state": {
         Row: {
           "check_key": string;
           "notified_at": string | null;
+          "observed_since": string | null;
+          "observed_status": string | null;
           "since": string;
           "status": string;
           "updated_at": string;
@@ -18,6 +60,8 @@ export type Database = {
         Insert: {
           "check_key": string;
           "notified_at"?: string | null;
+          "observed_since"?: string | null;
+          "observed_status"?: string | null;
           "since"?: string;
           "status": string;
           "updated_at"?: string;
@@ -25,6 +69,8 @@ export type Database = {
         Update: {
           "check_key"?: string;
           "notified_at"?: string | null;
+          "observed_since"?: string | null;
+          "observed_status"?: string | null;
           "since"?: string;
           "status"?: string;
           "updated_at"?: string;
@@ -349,6 +395,7 @@ export type Database = {
           "function_name": string;
           "id": number;
           "outcome": string;
+          "release": string | null;
           "started_at": string;
           "trigger": string;
         };
@@ -360,6 +407,7 @@ export type Database = {
           "function_name": string;
           "id"?: never;
           "outcome"?: string;
+          "release"?: string | null;
           "started_at"?: string;
           "trigger"?: string;
         };
@@ -370,6 +418,7 @@ export type Database = {
           "function_name"?: string;
           "id"?: never;
           "outcome"?: string;
+          "release"?: string | null;
           "started_at"?: string;
           "trigger"?: string;
         };
@@ -455,6 +504,8 @@ export type Database = {
           "created_at": string;
           "cursor": string | null;
           "enabled": boolean;
+          "expected_min_calls": number | null;
+          "expected_window_minutes": number;
           "id": number;
           "kind": string;
           "last_error": string | null;
@@ -472,6 +523,8 @@ export type Database = {
           "created_at"?: string;
           "cursor"?: string | null;
           "enabled"?: boolean;
+          "expected_min_calls"?: number | null;
+          "expected_window_minutes"?: number;
           "id"?: never;
           "kind": string;
           "last_error"?: string | null;
@@ -488,6 +541,8 @@ export type Database = {
           "created_at"?: string;
           "cursor"?: string | null;
           "enabled"?: boolean;
+          "expected_min_calls"?: number | null;
+          "expected_window_minutes"?: number;
           "id"?: never;
           "kind"?: string;
           "last_error"?: string | null;
@@ -907,7 +962,11 @@ export type Database = {
         }[];
       };
       "run_start": {
-        Args: { "p_function": string; "p_trigger"?: string };
+        Args: {
+          "p_function": string;
+          "p_release"?: string;
+          "p_trigger"?: string;
+        };
         Returns: number;
       };
       "run_totals": {

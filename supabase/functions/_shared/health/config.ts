@@ -40,7 +40,7 @@ const variables = z.object({
   HEALTH_COPYCAT_MIN_TOKENS: z.coerce.number().int().min(2).max(100).default(3),
   HEALTH_CREDENTIALS: csv(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a credential name").default([]),
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2_500),
-  HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+  HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(5_000),
   HEALTH_CHART_HOURS: z.coerce.number().int().min(1).max(72).default(6),
 });
 

@@ -1,5 +1,6 @@
 import { loadConfig, sharedEnv } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { databaseConnection } from "../db/connection.ts";
 import { createSql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
 import { createRedis } from "../limits/redis.ts";
@@ -13,8 +14,9 @@ let cached: HealthHandlerDeps | undefined;
 export function healthDeps(): HealthHandlerDeps {
   if (cached) return cached;
   const env = loadConfig(sharedEnv);
+  const db = databaseConnection(env);
   const config = loadHealthConfig();
-  const sql = createSql(env.SUPABASE_DB_URL, { max: 3, applicationName: "peakwatch-health" });
+  const sql = createSql(db.url, { ssl: db.ssl, max: 3, applicationName: "peakwatch-health" });
   const redis = createRedis(env.REDIS_URL);
   cached = {
     sql,

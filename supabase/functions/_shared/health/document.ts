@@ -1,3 +1,4 @@
+import { releaseId } from "../runtime.ts";
 import type { HealthCheck, HealthReport, HealthStatus } from "./types.ts";
 
 export const HEALTH_CONTENT_TYPE = "application/health+json";
@@ -33,7 +34,10 @@ export function healthDocument(report: HealthReport, detailed: boolean): Record<
   return {
     status: report.status,
     description: "peakwatch: freshness of market data for called tokens",
+    releaseId: releaseId(),
     time: report.time,
+    // When the (cached, at most HEALTH_CACHE_MS old) evaluation was made.
+    checkedAt: report.time,
     lastRun: report.summary.lastRun,
     unprocessedTokens: report.summary.unprocessedTokens,
     averageLag: report.summary.averageLag,

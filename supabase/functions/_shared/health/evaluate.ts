@@ -2,6 +2,7 @@ import type { Sql } from "../db/client.ts";
 import type { Redis } from "../limits/redis.ts";
 import { postgresCheck, redisCheck } from "./checks/connectivity.ts";
 import { credentialChecks } from "./checks/credentials.ts";
+import { deployChecks } from "./checks/deploy.ts";
 import { cronChecks } from "./checks/cron.ts";
 import { freshnessChecks } from "./checks/freshness.ts";
 import { invocationChecks } from "./checks/invocations.ts";
@@ -11,6 +12,7 @@ import { runChecks } from "./checks/runs.ts";
 import { sourceChecks } from "./checks/sources.ts";
 import type { HealthConfig } from "./config.ts";
 import type { AreaResult, CheckContext } from "./reading.ts";
+import { affectsStatus } from "./thresholds.ts";
 import { type HealthCheck, type HealthReport, type HealthSummary, worst } from "./types.ts";
 
 export interface HealthDeps {
@@ -31,6 +33,7 @@ const DATABASE_AREAS: readonly Area[] = [
   ["invocations", invocationChecks],
   ["credentials", credentialChecks],
   ["cron", cronChecks],
+  ["deploy", deployChecks],
 ];
 
 class Timeout extends Error {
@@ -51,9 +54,21 @@ const failedArea = (area: string, time: string, reason: string): AreaResult => (
   checks: [{ name: `${area}:evaluation`, componentType: "component", observedValue: null, observedUnit: "", status: "fail", time, output: reason }],
 });
 
-async function runArea([name, run]: Area, ctx: CheckContext): Promise<AreaResult> {
+/**
+ * Each area reads in its own read-only transaction with `SET LOCAL statement_timeout` (safe through a
+ * transaction-mode pooler, unlike a session SET or a startup option): a query that overruns its
+ * budget is cancelled by Postgres instead of holding a pooled connection the pipeline needs.
+ */
+function inBoundedTransaction(run: (ctx: CheckContext) => Promise<AreaResult>, ctx: CheckContext): Promise<AreaResult> {
+  return ctx.sql.begin("read only", async (tx) => {
+    await tx`select set_config('statement_timeout', ${String(ctx.config.checkTimeoutMs)}, true)`;
+    return run({ ...ctx, sql: tx as unknown as Sql });
+  });
+}
+
+async function runArea([name, run]: Area, ctx: CheckContext, options: { bounded?: boolean } = {}): Promise<AreaResult> {
   try {
-    return await withTimeout(run(ctx), ctx.config.checkTimeoutMs);
+    return await withTimeout(options.bounded ? inBoundedTransaction(run, ctx) : run(ctx), ctx.config.checkTimeoutMs + 250);
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return failedArea(name, ctx.time, `could not evaluate ${name} checks: ${reason.slice(0, 500)}`);
@@ -74,7 +89,7 @@ export async function evaluateHealth(deps: HealthDeps): Promise<HealthReport> {
     ...(await Promise.all([
       runArea(["redis", redisCheck], ctx),
       ...DATABASE_AREAS.map((area) =>
-        reachable ? runArea(area, ctx) : Promise.resolve(failedArea(area[0], ctx.time, `not evaluated: ${ping.checks[0]?.output ?? "postgres unreachable"}`))
+        reachable ? runArea(area, ctx, { bounded: true }) : Promise.resolve(failedArea(area[0], ctx.time, `not evaluated: ${ping.checks[0]?.output ?? "postgres unreachable"}`))
       ),
     ])),
   ];
@@ -82,7 +97,7 @@ export async function evaluateHealth(deps: HealthDeps): Promise<HealthReport> {
   const summary: HealthSummary = { lastRun: null, unprocessedTokens: null, averageLag: null };
   for (const result of results) Object.assign(summary, result.summary);
   return {
-    status: worst(checks.map((check) => check.status)),
+    status: worst(checks.filter((check) => affectsStatus(check.name)).map((check) => check.status)),
     time: ctx.time,
     summary,
     checks,

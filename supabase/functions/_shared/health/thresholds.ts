@@ -42,6 +42,8 @@ export const CHECKS = {
   "sources:lastSuccessAge": spec("s", "above", 3, 10),
   "sources:rejectedCalls": spec("calls", "above", 1, 25),
   "sources:pollErrors": spec("polls", "above", 1, 10),
+  /** New calls over the source's own window against its declared floor; warn only, decided by the check. */
+  "sources:newCallRate": spec("calls", "below", null, null),
   /** Requests pg_cron or the orchestrator sent that a function answered with an error (401, 5xx, timeout). */
   "invocations:failed": spec("requests", "above", 1, 10),
   /** Requests whose outcome was never collected: pg_net or the collector job is not working. */
@@ -52,11 +54,24 @@ export const CHECKS = {
   "cron:inactiveJobs": spec("jobs", "above", 1, null, "system"),
   /** Every-minute jobs exist, so a scheduler that stopped shows here first. */
   "cron:lastRunAge": spec("s", "above", 180, 600, "system"),
+  // Decided by the check itself: a database behind the code fails; a release is information.
+  "deploy:migrationVersion": spec("version", "above", null, null, "system"),
+  "deploy:release": spec("release", "above", null, null, "component"),
   "postgres:responseTime": spec("ms", "above", 100, 1_000, "datastore"),
   "redis:responseTime": spec("ms", "above", 100, 1_000, "datastore"),
 } as const satisfies Record<string, CheckSpec>;
 
 export type CheckName = keyof typeof CHECKS;
+
+/**
+ * Readings that never change the service's status: data events and counts of rejected items are
+ * shown and alerted on (notify), but a flood of copycats or one bad feed item must not hold an
+ * uptime checker at warn for an hour. Every other reading changes the status as soon as it is
+ * graded, at the cadence health is evaluated (HEALTH_CACHE_MS).
+ */
+export const INFORMATIONAL: ReadonlySet<string> = new Set(["calls:copycatTickers", "sources:rejectedCalls", "deploy:release"]);
+
+export const affectsStatus = (name: string): boolean => !INFORMATIONAL.has(name);
 
 export const FUNCTION_MEASUREMENTS = ["lastSuccessAge", "consecutiveErrors"] as const;
 export type FunctionMeasurement = (typeof FUNCTION_MEASUREMENTS)[number];

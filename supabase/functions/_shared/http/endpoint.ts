@@ -1,5 +1,6 @@
 import { requireServiceKey } from "./auth.ts";
-import { errorResponse, methodNotAllowed } from "./errors.ts";
+import { ConfigError } from "../config/config.ts";
+import { errorResponse, HttpError, methodNotAllowed } from "./errors.ts";
 import { logEvent } from "../log.ts";
 
 export interface EndpointOptions {
@@ -24,7 +25,9 @@ export function endpoint(options: EndpointOptions, handle: (request: Request) =>
     } catch (error) {
       const response = errorResponse(error);
       if (response.status >= 500) {
-        logEvent(`${options.name}.error`, { status: response.status, error: error instanceof Error ? error.name : "unknown" }, "error");
+        // A missing setting is named in the log as in the answer (names only, never values).
+        const configuration = error instanceof ConfigError || (error instanceof HttpError && error.code === "not_configured") ? { message: (error as Error).message } : {};
+        logEvent(`${options.name}.error`, { status: response.status, error: error instanceof Error ? error.name : "unknown", ...configuration }, "error");
       }
       return response;
     }

@@ -1,3 +1,5 @@
+import { ConfigError } from "../config/config.ts";
+
 /** The error kinds a function can answer with; `errorResponse` is the one place they become HTTP. */
 export class HttpError extends Error {
   constructor(
@@ -23,7 +25,8 @@ export const notFound = (message: string) => new HttpError(404, "not_found", mes
 export const methodNotAllowed = (allowed: readonly string[]) =>
   new HttpError(405, "method_not_allowed", `use ${allowed.join(" or ")}`, undefined, { Allow: allowed.join(", ") });
 export const payloadTooLarge = (message: string) => new HttpError(413, "payload_too_large", message);
-export const notConfigured = (what: string) => new HttpError(500, "not_configured", `${what} is not configured on the server`);
+/** 503: the function is deployed but a setting is missing; the message names the variable, never a value. */
+export const notConfigured = (what: string) => new HttpError(503, "not_configured", `${what} is not configured on the server`);
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -34,6 +37,7 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 
 /** Known errors keep their status and message; anything else is a 500 that reveals nothing. */
 export function errorResponse(error: unknown): Response {
+  if (error instanceof ConfigError) return json({ error: { code: "not_configured", message: error.message } }, 503);
   if (error instanceof HttpError) {
     const body = { error: { code: error.code, message: error.message, ...(error.details !== undefined ? { issues: error.details } : {}) } };
     return json(body, error.status, error.headers);

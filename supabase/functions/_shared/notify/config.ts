@@ -12,6 +12,8 @@ const variables = z.object({
   ALERT_TELEGRAM_API_BASE_URL: z.url().default("https://api.telegram.org"),
   ALERT_REALERT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(3_600),
   ALERT_MIN_STATUS: z.enum(["warn", "fail"]).default("warn"),
+  /** Better news (recovery, fail→warn) is announced once it has held this long: one alert for a flapping reading. */
+  ALERT_CLEAR_AFTER_SECONDS: z.coerce.number().int().min(0).max(3_600).default(150),
   ALERT_SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
   ALERT_STATUS_PAGE_URL: optionalUrl,
   ATH_NOTIFY_MIN_MULTIPLE: z.coerce.number().min(1.01).max(1_000_000).optional(),
@@ -38,6 +40,7 @@ export const notifyEnv = z
       ? { botToken: env.ALERT_TELEGRAM_BOT_TOKEN, chatId: env.ALERT_TELEGRAM_CHAT_ID, apiBaseUrl: env.ALERT_TELEGRAM_API_BASE_URL }
       : undefined,
     realertSeconds: env.ALERT_REALERT_SECONDS,
+    clearAfterSeconds: env.ALERT_CLEAR_AFTER_SECONDS,
     minStatus: env.ALERT_MIN_STATUS,
     sendTimeoutMs: env.ALERT_SEND_TIMEOUT_MS,
     statusPageUrl: env.ALERT_STATUS_PAGE_URL,

@@ -8,8 +8,9 @@ import { type Query, readAlertStates, writeAlertStates } from "./alert-state.ts"
 import { athNotification, pendingAthAlerts, recordAthAlerts } from "./ath.ts";
 import { configuredChannels } from "./channels.ts";
 import { loadNotifyConfig, type NotifyConfig } from "./config.ts";
-import { type Channel, deliverAll, type Delivery } from "./deliver.ts";
+import type { Channel, Delivery } from "./deliver.ts";
 import { healthNotification } from "./health-message.ts";
+import { drainOutbox, type DrainResult, enqueueNotification } from "./outbox.ts";
 import { type AlertPlan, planAlerts } from "./plan.ts";
 
 export interface EvaluateAndNotifyOptions {
@@ -26,12 +27,14 @@ export interface EvaluateAndNotifyOptions {
 export interface NotifyOutcome {
   status: HealthStatus;
   report: HealthReport;
-  /** "busy": another evaluation held the alert lock, so this one announced nothing. */
+  /** "busy": another evaluation held the alert lock, so this one planned nothing. */
   skipped?: "busy";
   plan: AlertPlan;
+  /** What this evaluation's outbox drain sent (its own messages and any left from before). */
   deliveries: Delivery[];
-  /** True when every channel failed: the state was left as it was, so the next evaluation tries again. */
+  /** True when a message could not reach every channel: it stays in the outbox for the next drain. */
   deliveryFailed: boolean;
+  outbox: DrainResult;
   athAlerts: number;
   /** Numbers for the orchestrator's run record (runs.counts); the status page charts healthOverdueP95Seconds. */
   counts: Record<string, number>;
@@ -40,12 +43,6 @@ export interface NotifyOutcome {
 const STATUS_CODE: Record<HealthStatus, number> = { pass: 0, warn: 1, fail: 2 };
 const ALERT_LOCK = "peakwatch.alert_state";
 const ATH_LOCK = "peakwatch.ath_notifications";
-
-class EveryChannelFailed extends Error {
-  constructor(readonly deliveries: Delivery[]) {
-    super("every alert channel failed");
-  }
-}
 
 const locked = async (tx: Query, name: string) => {
   const [row] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${name}, 0)) as locked`;
@@ -58,9 +55,10 @@ const locked = async (tx: Query, name: string) => {
  *
  *   afterRun: async (sql) => (await evaluateAndNotify(sql, { redis })).counts
  *
- * State is written in the same transaction as the sends, after them: if every channel fails the
- * transaction rolls back and the next evaluation announces the same change again. Two evaluations
- * at once never double-send: the second finds the advisory lock taken and skips.
+ * Alerts never hold the database: the plan, the alert state and the message (in the outbox) are
+ * written in one short transaction under an advisory lock (two evaluations at once never plan the
+ * same change twice), which commits before anything is sent. The outbox is drained afterwards; a
+ * message that fails stays there and the next evaluation's drain sends it again.
  */
 export async function evaluateAndNotify(sql: Sql, options: EvaluateAndNotifyOptions = {}): Promise<NotifyOutcome> {
   const health = options.health ?? loadHealthConfig();
@@ -69,38 +67,35 @@ export async function evaluateAndNotify(sql: Sql, options: EvaluateAndNotifyOpti
   const report = await evaluateHealth({ sql, ...(options.redis ? { redis: options.redis } : {}), config: health });
 
   let plan: AlertPlan = { transitions: [], reminders: [], writes: [] };
-  let deliveries: Delivery[] = [];
-  let deliveryFailed = false;
   let skipped: NotifyOutcome["skipped"];
-  try {
-    await sql.begin(async (tx) => {
-      if (!(await locked(tx, ALERT_LOCK))) {
-        skipped = "busy";
-        return;
-      }
-      plan = planAlerts(report.checks, await readAlertStates(tx), notify);
-      if (channels.length > 0 && plan.transitions.length + plan.reminders.length > 0) {
-        deliveries = await deliverAll(channels, healthNotification(report, plan, notify));
-        if (deliveries.every((d) => !d.ok)) throw new EveryChannelFailed(deliveries);
-      }
-      await writeAlertStates(tx, plan.writes);
-    });
-  } catch (error) {
-    if (!(error instanceof EveryChannelFailed)) throw error;
-    deliveryFailed = true;
-  }
+  await sql.begin(async (tx) => {
+    if (!(await locked(tx, ALERT_LOCK))) {
+      skipped = "busy";
+      return;
+    }
+    plan = planAlerts(report.checks, await readAlertStates(tx), notify);
+    if (channels.length > 0 && plan.transitions.length + plan.reminders.length > 0) {
+      await enqueueNotification(tx, healthNotification(report, plan, notify));
+    }
+    await writeAlertStates(tx, plan.writes);
+  });
+  const athAlerts = notify.ath && channels.length > 0 ? await queueAths(sql, notify, report.time) : 0;
 
-  const athAlerts = notify.ath && channels.length > 0 ? await announceAths(sql, notify, channels, report.time) : { sent: 0, deliveries: [] };
-  deliveries = [...deliveries, ...athAlerts.deliveries];
+  const outbox = await drainOutbox(sql, channels);
+  const deliveries = outbox.deliveries;
+  const deliveryFailed = outbox.retrying + outbox.failed > 0;
 
   for (const d of deliveries.filter((d) => !d.ok)) logEvent("notify.failed", { channel: d.channel, status: d.status, error: d.error }, "warn");
-  if (plan.transitions.length + plan.reminders.length > 0) {
+  if (plan.transitions.length + plan.reminders.length > 0 || outbox.sent + outbox.retrying + outbox.failed > 0) {
     logEvent("notify.health", {
       status: report.status,
       transitions: plan.transitions.map((t) => `${t.key}:${t.from ?? "new"}>${t.to}`),
       reminders: plan.reminders.length,
       delivered: deliveries.filter((d) => d.ok).map((d) => d.channel),
-      deliveryFailed,
+      outboxSent: outbox.sent,
+      outboxRetrying: outbox.retrying,
+      outboxFailed: outbox.failed,
+      outboxResent: outbox.resent,
     });
   }
 
@@ -117,7 +112,8 @@ export async function evaluateAndNotify(sql: Sql, options: EvaluateAndNotifyOpti
     plan,
     deliveries,
     deliveryFailed,
-    athAlerts: athAlerts.sent,
+    outbox,
+    athAlerts,
     counts: {
       healthStatus: STATUS_CODE[report.status],
       healthFailing: report.checks.filter((c) => c.status === "fail").length,
@@ -129,27 +125,24 @@ export async function evaluateAndNotify(sql: Sql, options: EvaluateAndNotifyOpti
       alertsDelivered: deliveries.filter((d) => d.ok).length,
       alertDeliveryFailures: deliveries.filter((d) => !d.ok).length,
       alertLockBusy: skipped ? 1 : 0,
-      athAlerts: athAlerts.sent,
+      alertOutboxRetrying: outbox.retrying,
+      alertOutboxFailed: outbox.failed,
+      alertOutboxResent: outbox.resent,
+      athAlerts,
     },
   };
 }
 
-/** New-ATH announcements, in their own transaction so a failed send never holds back health state. */
-async function announceAths(sql: Sql, notify: NotifyConfig, channels: readonly Channel[], time: string): Promise<{ sent: number; deliveries: Delivery[] }> {
-  let result = { sent: 0, deliveries: [] as Delivery[] };
-  try {
-    await sql.begin(async (tx) => {
-      if (!(await locked(tx, ATH_LOCK))) return;
-      const alerts = await pendingAthAlerts(tx, notify.ath!);
-      if (alerts.length === 0) return;
-      const deliveries = await deliverAll(channels, athNotification(alerts, time));
-      if (deliveries.every((d) => !d.ok)) throw new EveryChannelFailed(deliveries);
-      await recordAthAlerts(tx, alerts);
-      result = { sent: alerts.length, deliveries };
-    });
-  } catch (error) {
-    if (!(error instanceof EveryChannelFailed)) throw error;
-    result = { sent: 0, deliveries: error.deliveries };
-  }
-  return result;
+/** New-ATH announcements: recorded with their outbox message in one short transaction of their own. */
+async function queueAths(sql: Sql, notify: NotifyConfig, time: string): Promise<number> {
+  let queued = 0;
+  await sql.begin(async (tx) => {
+    if (!(await locked(tx, ATH_LOCK))) return;
+    const alerts = await pendingAthAlerts(tx, notify.ath!);
+    if (alerts.length === 0) return;
+    await enqueueNotification(tx, athNotification(alerts, time));
+    await recordAthAlerts(tx, alerts);
+    queued = alerts.length;
+  });
+  return queued;
 }

@@ -6,16 +6,14 @@ export interface FunctionFreshness {
   seconds_since_ok: number | null;
 }
 
-/** Last successful run per function, one index probe each (runs_last_ok_idx). */
+/**
+ * Last successful run per function, by the one definition health uses too: `peakwatch.run_health`
+ * (a run that finished ok or partial; one index probe each, runs_last_success_idx).
+ */
 export async function lastSuccess(sql: Sql, functions: readonly string[]): Promise<FunctionFreshness[]> {
   return await sql<FunctionFreshness[]>`
-    select f as function_name, r.finished_at as last_ok_at,
-           extract(epoch from now() - r.finished_at)::float8 as seconds_since_ok
-    from unnest(${functions as string[]}::text[]) f
-    left join lateral (
-      select finished_at from peakwatch.runs
-      where function_name = f and outcome = 'ok' order by finished_at desc limit 1
-    ) r on true`;
+    select h.function_name, h.last_success_at as last_ok_at, h.success_age_seconds as seconds_since_ok
+    from peakwatch.run_health(${functions as string[]}::text[], 1) h`;
 }
 
 /** Tokens one tracker priced per minute over its recent runs; null without history. */

@@ -9,14 +9,12 @@ export interface InvokeResult {
 export type Invoke = (name: string, body: Record<string, unknown>) => Promise<InvokeResult>;
 
 /**
- * `supabase.functions.invoke` with the service key. FunctionsClient is the client supabase-js puts
+ * `supabase.functions.invoke` with the key headers of `outgoingKeyHeaders` (apikey for a secret key). FunctionsClient is the client supabase-js puts
  * behind `.functions`; used alone it needs no realtime WebSocket (Node 20 has none) and no auth.
  * Every failure comes back as a value to count.
  */
-export function supabaseInvoker(supabaseUrl: string, serviceKey: string, timeoutMs = 10_000): Invoke {
-  const client = new FunctionsClient(`${supabaseUrl.replace(/\/$/, "")}/functions/v1`, {
-    headers: { Authorization: `Bearer ${serviceKey}`, apikey: serviceKey },
-  });
+export function supabaseInvoker(supabaseUrl: string, keyHeaders: Record<string, string>, timeoutMs = 10_000): Invoke {
+  const client = new FunctionsClient(`${supabaseUrl.replace(/\/$/, "")}/functions/v1`, { headers: keyHeaders });
   return async (name, body) => {
     try {
       const { error, response } = await client.invoke(name, { body, timeout: timeoutMs });

@@ -31,15 +31,26 @@ export type OrchestratorCounts = Record<string, number>;
 const healBody: Record<string, Record<string, unknown>> = {
   tracker: { trigger: "orchestrator", async: true },
   poller: { trigger: "orchestrator", async: true },
+  "token-refresh": { trigger: "orchestrator", async: true },
 };
 
 export async function runOrchestrator(
   sql: Sql,
   invoke: Invoke,
-  options: { dryRun: boolean; settings?: Partial<OrchestratorSettings>; afterRun?: (sql: Sql) => Promise<OrchestratorCounts> },
+  options: {
+    dryRun: boolean;
+    settings?: Partial<OrchestratorSettings>;
+    afterRun?: (sql: Sql) => Promise<OrchestratorCounts>;
+    /** Aborted on `beforeunload`: the steps not yet begun are skipped and the run says so. */
+    signal?: AbortSignal;
+  },
 ): Promise<OrchestratorCounts> {
   const settings = { ...defaultOrchestratorSettings, ...options.settings };
   const counts: OrchestratorCounts = { fannedOut: 0, healed: 0, invokeFailures: 0 };
+  const stopping = () => {
+    if (options.signal?.aborted) counts.stoppedByShutdown = 1;
+    return options.signal?.aborted ?? false;
+  };
   const start = async (name: string) => {
     const result = await invoke(name, healBody[name] ?? { trigger: "orchestrator" });
     if (!result.ok) counts.invokeFailures = (counts.invokeFailures ?? 0) + 1;
@@ -60,6 +71,7 @@ export async function runOrchestrator(
     for (let i = 0; i < extra; i++) if (await start("tracker")) counts.fannedOut! += 1;
   }
 
+  if (stopping()) return counts;
   counts.requeuedDeadLetters = await requeueDeadLetters(sql, settings.deadLetterCooldownSeconds);
   const [abandoned] = await sql<{ n: number }[]>`
     with stale as (
@@ -72,6 +84,7 @@ export async function runOrchestrator(
     select peakwatch.housekeeping(p_batch => ${settings.housekeepingBatch}::int) as result`;
   for (const [key, value] of Object.entries(pruned!.result)) counts[`pruned_${key}`] = value;
 
+  if (stopping()) return counts;
   const stale = (await lastSuccess(sql, Object.keys(settings.selfHealAfterSeconds))).filter(
     (f) => f.seconds_since_ok === null || f.seconds_since_ok > settings.selfHealAfterSeconds[f.function_name]!,
   );
@@ -80,6 +93,7 @@ export async function runOrchestrator(
     for (const f of stale) if (await start(f.function_name)) counts.healed! += 1;
   }
 
+  if (stopping()) return counts;
   if (options.afterRun) Object.assign(counts, await options.afterRun(sql));
   return counts;
 }

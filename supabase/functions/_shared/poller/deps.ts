@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { loadConfig, sharedEnv } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
 import { createRateLimiter, providerLimits } from "../limits/gcra.ts";
@@ -33,7 +34,8 @@ let cached: PollerDeps | undefined;
 export function pollerDeps(): PollerDeps {
   if (cached) return cached;
   const env = loadConfig(pollerEnv);
-  const sql: Sql = createSql(env.SUPABASE_DB_URL, { max: 2, applicationName: "peakwatch-poller" });
+  const db = databaseConnection(env);
+  const sql: Sql = createSql(db.url, { ssl: db.ssl, max: 2, applicationName: "peakwatch-poller" });
   const redis = createRedis(env.REDIS_URL);
   const sources: SourceDeps = {
     bearer: credentialBearerSource(createCredentialStoreFromEnv(sql, redis), envBearerSource(readEnv)),

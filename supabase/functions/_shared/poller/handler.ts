@@ -6,7 +6,7 @@ import { endpoint } from "../http/endpoint.ts";
 import { badRequest, json, notFound, payloadTooLarge } from "../http/errors.ts";
 import { logEvent } from "../log.ts";
 import { finishRun, recordRun, startRun } from "../runs/record.ts";
-import { abortOnShutdown, runInBackground } from "../runtime.ts";
+import { abortOnShutdown, budgetWithinWallClock, runInBackground } from "../runtime.ts";
 import { claimSources } from "../sources/claim.ts";
 import { findSources } from "../sources/find.ts";
 import type { SourceDeps } from "../sources/reader.ts";
@@ -73,7 +73,7 @@ async function pollNow(deps: PollerDeps, body: PollerRequest): Promise<Response>
   const runId = await startRun(sql, "poller", body.trigger);
   const controller = new AbortController();
   const stopListening = abortOnShutdown(controller);
-  const readBudgetMs = Math.max(500, body.timeBudgetMs - WRITE_RESERVE_MS);
+  const readBudgetMs = Math.max(500, budgetWithinWallClock(body.timeBudgetMs) - WRITE_RESERVE_MS);
   const deadline = Date.now() + readBudgetMs;
   const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(readBudgetMs)]);
 

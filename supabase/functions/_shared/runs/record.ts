@@ -1,11 +1,12 @@
 import type { Sql } from "../db/client.ts";
+import { releaseId } from "../runtime.ts";
 
 export type RunOutcome = "ok" | "partial" | "error";
 export type RunTrigger = "http" | "cron" | "orchestrator" | "test";
 export type RunCounts = Record<string, number>;
 
 export async function startRun(sql: Sql, functionName: string, trigger: RunTrigger = "http"): Promise<number> {
-  const [row] = await sql<{ id: number }[]>`select peakwatch.run_start(${functionName}, ${trigger}) as id`;
+  const [row] = await sql<{ id: number }[]>`select peakwatch.run_start(${functionName}, ${trigger}, ${releaseId()}) as id`;
   return row!.id;
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { loadConfig, sharedEnv } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
 import { createCircuitBreaker } from "../limits/breaker.ts";
@@ -51,7 +52,8 @@ let cached: TrackerDeps | undefined;
 export function trackerDeps(): TrackerDeps {
   if (cached) return cached;
   const env = loadConfig(trackerEnv);
-  const sql: Sql = createSql(env.SUPABASE_DB_URL, { max: 2, applicationName: "peakwatch-tracker" });
+  const db = databaseConnection(env);
+  const sql: Sql = createSql(db.url, { ssl: db.ssl, max: 2, applicationName: "peakwatch-tracker" });
   const redis = createRedis(env.REDIS_URL);
   const lanes = buildLanes(redis, {
     dexscreenerBaseUrl: env.DEXSCREENER_BASE_URL,

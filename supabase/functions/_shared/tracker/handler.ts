@@ -4,7 +4,7 @@ import { endpoint } from "../http/endpoint.ts";
 import { json } from "../http/errors.ts";
 import { logEvent } from "../log.ts";
 import { finishRun, startRun } from "../runs/record.ts";
-import { abortOnShutdown, runInBackground } from "../runtime.ts";
+import { abortOnShutdown, budgetWithinWallClock, runInBackground } from "../runtime.ts";
 import type { Lane } from "./lanes.ts";
 import { trackerRequest } from "./request.ts";
 import { runTracker, type TrackerSettings } from "./run-tracker.ts";
@@ -34,7 +34,7 @@ export function createTrackerHandler(deps: () => TrackerDeps) {
           sql,
           worker,
           ...lanes(),
-          timeBudgetMs: body.timeBudgetMs,
+          timeBudgetMs: budgetWithinWallClock(body.timeBudgetMs),
           maxTokens: body.maxTokens,
           chains: body.chains,
           signal: controller.signal,

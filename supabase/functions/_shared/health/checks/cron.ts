@@ -13,7 +13,8 @@ const cronRow = z.object({
 });
 
 /**
- * pg_cron's view of the schedule: failed job runs over the last hour, peakwatch jobs switched off,
+ * pg_cron's view of the schedule: failed job runs over the last hour that their job has not
+ * succeeded since (so the alarm clears when the fault does), peakwatch jobs switched off,
  * and the age of the newest job run (a stopped scheduler). Reads the newest 2,000 run records by
  * primary key only: cron.job_run_details has no other index.
  */
@@ -30,6 +31,8 @@ export async function cronChecks(ctx: CheckContext): Promise<AreaResult> {
     ), failed as (
       select r.*, j.jobname from recent r join jobs j using (jobid)
       where r.status = 'failed' and r.start_time > now() - interval '1 hour'
+        -- a failure the job has since recovered from is history, not an alarm
+        and r.start_time > coalesce((select max(s.start_time) from recent s where s.jobid = r.jobid and s.status = 'succeeded'), '-infinity')
     )
     select
       (select count(*) from jobs where active)::int as active_jobs,
@@ -45,7 +48,7 @@ export async function cronChecks(ctx: CheckContext): Promise<AreaResult> {
       ctx,
       "cron:failedRuns",
       cron.failed_runs,
-      cron.failed_runs === 0 ? "no failed peakwatch job runs in the last hour" : `failed in the last hour: ${cron.failed_jobs.join(", ")}; latest ${cron.last_failure}`,
+      cron.failed_runs === 0 ? "no peakwatch job run failed without succeeding since, in the last hour" : `failed in the last hour and not succeeded since: ${cron.failed_jobs.join(", ")}; latest ${cron.last_failure}`,
     ),
     reading(ctx, "cron:inactiveJobs", cron.inactive.length, cron.inactive.length === 0 ? `${cron.active_jobs} peakwatch jobs active` : `inactive: ${cron.inactive.join(", ")}`),
   ];

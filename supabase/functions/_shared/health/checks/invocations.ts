@@ -14,8 +14,9 @@ const CAP = 1000;
 
 /**
  * HTTP outcomes of the requests pg_cron and the orchestrator sent (peakwatch.invocations): a 401 or
- * 404 from a function is invisible to pg_cron, so it is counted here. Index ranges over failed rows
- * of the last hour and over pending rows older than ten minutes only.
+ * 404 from a function is invisible to pg_cron, so it is counted here: failures of the last hour
+ * after the function's last answered invocation, so the alarm clears once it answers again. Index
+ * ranges over the last hour's rows and over pending rows older than ten minutes only.
  */
 export async function invocationChecks(ctx: CheckContext): Promise<AreaResult> {
   const present = await presentRelations(ctx.sql, ["peakwatch.invocations"]);
@@ -25,13 +26,20 @@ export async function invocationChecks(ctx: CheckContext): Promise<AreaResult> {
       select f.name as function_name,
         (select count(*) from (
           select 1 from peakwatch.invocations i
-          where i.function_name = f.name and i.outcome = 'failed' and i.requested_at > now() - interval '1 hour'
+          where i.function_name = f.name and i.outcome = 'failed' and i.requested_at > s.since
           limit ${CAP}) x)::int as failed,
         l.error as last_error, l.status_code as last_status, l.requested_at as last_at
       from unnest(${ctx.config.functions}::text[]) as f(name)
+      -- the window: the last hour, from the function's last answered invocation on (a failure it has
+      -- recovered from clears)
+      cross join lateral (
+        select greatest(now() - interval '1 hour', coalesce(max(o.requested_at), '-infinity')) as since
+        from peakwatch.invocations o
+        where o.function_name = f.name and o.outcome = 'ok' and o.requested_at > now() - interval '1 hour'
+      ) s
       left join lateral (
         select i.error, i.status_code, i.requested_at from peakwatch.invocations i
-        where i.function_name = f.name and i.outcome = 'failed' and i.requested_at > now() - interval '1 hour'
+        where i.function_name = f.name and i.outcome = 'failed' and i.requested_at > s.since
         order by i.requested_at desc limit 1
       ) l on true`,
     ctx.sql<{ n: number }[]>`
@@ -46,8 +54,8 @@ export async function invocationChecks(ctx: CheckContext): Promise<AreaResult> {
       "invocations:failed",
       row.failed,
       row.failed === 0
-        ? `no failed ${row.function_name} invocations in the last hour`
-        : `${row.failed} failed in the last hour; latest at ${isoTime(row.last_at)}: ${row.last_error ?? `HTTP ${row.last_status ?? "-"}`}`,
+        ? `no failed ${row.function_name} invocation since its last success (window: 1 hour)`
+        : `${row.failed} failed since its last success (window: 1 hour); latest at ${isoTime(row.last_at)}: ${row.last_error ?? `HTTP ${row.last_status ?? "-"}`}`,
       { componentId: row.function_name },
     )
   );

@@ -21,6 +21,16 @@ const flowRow = z.object({
   last_error: z.string().nullable(),
 });
 
+// Sources with a declared floor: successful polls and new calls over their own window.
+const rateRow = z.object({
+  name: z.string(),
+  expected_min_calls: z.number(),
+  expected_window_minutes: z.number(),
+  successful_polls: z.number(),
+  new_calls: z.number(),
+  graded: z.boolean(),
+});
+
 const clip = (text: string | null) => (text ? `; last error: ${text.slice(0, 300)}` : "");
 
 /**
@@ -29,7 +39,7 @@ const clip = (text: string | null) => (text ? `; last error: ${text.slice(0, 300
  * over the last hour — the schema-drift signal of a source.
  */
 export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
-  const [sources, flowRows] = await Promise.all([
+  const [sources, flowRows, rateRows] = await Promise.all([
     ctx.sql`
       select s.name, s.poll_interval_seconds, s.last_success_at, s.last_error,
              extract(epoch from now() - coalesce(s.last_success_at, s.created_at))::float8 as age_seconds
@@ -37,6 +47,16 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
       where s.enabled and s.kind <> 'manual'
       order by s.name`.then((rows) => z.array(sourceRow).parse(rows)),
     ctx.sql<{ flow: unknown }[]>`select peakwatch.health_source_flow() as flow`,
+    // At most expected_window_minutes (≤ 1,440) counter rows per source with a floor, by primary key.
+    ctx.sql`
+      select s.name, s.expected_min_calls, s.expected_window_minutes,
+             coalesce(sum(c.polls - c.errors), 0)::int as successful_polls, coalesce(sum(c.new_calls), 0)::int as new_calls,
+             s.created_at < now() - make_interval(mins => s.expected_window_minutes) as graded
+      from peakwatch.sources s
+      left join peakwatch.source_counters c on c.source_id = s.id and c.minute > now() - make_interval(mins => s.expected_window_minutes)
+      where s.enabled and s.kind <> 'manual' and s.expected_min_calls is not null
+      group by s.id
+      order by s.name`.then((rows) => z.array(rateRow).parse(rows)),
   ]);
   const flow = flowRows[0]?.flow ?? null;
   const notes: string[] = [];
@@ -66,6 +86,21 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
         }),
       );
     }
+  }
+  for (const r of rateRows) {
+    const window = `${r.expected_window_minutes} min`;
+    const silent = r.graded && r.successful_polls > 0 && r.new_calls < r.expected_min_calls;
+    checks.push(
+      reading(
+        ctx,
+        "sources:newCallRate",
+        r.new_calls,
+        silent
+          ? `${r.new_calls} new calls in ${window} from ${r.successful_polls} successful polls, fewer than the ${r.expected_min_calls} expected: empty pages or a filter grown too strict?`
+          : `${r.new_calls} new calls in ${window} (expected at least ${r.expected_min_calls})${r.successful_polls === 0 ? "; no successful poll in the window (see sources:lastSuccessAge)" : ""}`,
+        { componentId: r.name, status: silent ? "warn" : "pass" },
+      ),
+    );
   }
   return { checks, notes };
 }
