@@ -1,5 +1,6 @@
 /**
- * CPU per invocation and memory per isolate, under the real deno binary (node_modules/.bin/deno):
+ * CPU per invocation and memory per isolate, under the project's deno (the hosted version, with
+ * dev/deno.json's import map, as the tests run it):
  * - CPU: a warm Deno process invokes the tracker (a batch of 90), the poller (a feed page of 100)
  *   and health (an evaluation over 1,000,000 tokens) through their handlers; p95 of 20 runs each
  *   against hosted Edge Functions' 2 s CPU limit, bar 200 ms.
@@ -19,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { denoBin, denoEnv } from "../dev/lib/deno.ts";
 import { startMarketSimulator } from "../dev/market-sim/server.ts";
 import { databaseUrl, readStackSettings } from "../dev/lib/settings.ts";
 import { cloneScratchDatabase, createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
@@ -56,11 +58,11 @@ const { values: flags } = parseArgs({
 /** Not spawnSync: the simulator lives in this process and must keep answering while deno runs. */
 async function deno(script: string, config: CpuConfig, extra: string[] = []): Promise<void> {
   const child = spawn(
-    path.join(repoRoot, "node_modules", ".bin", "deno"),
-    ["run", "--allow-env", "--allow-net", "--allow-read", "--allow-write", ...extra, path.join("bench", "cpu", script)],
+    denoBin,
+    ["run", "--config", path.join(repoRoot, "dev", "deno.json"), "--allow-env", "--allow-net", "--allow-read", "--allow-write", ...extra, path.join("bench", "cpu", script)],
     {
       cwd: repoRoot,
-      env: { ...process.env, DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1", BENCH_CPU_CONFIG: JSON.stringify(config) },
+      env: denoEnv({ NO_COLOR: "1", BENCH_CPU_CONFIG: JSON.stringify(config) }),
       // The functions log one JSON line per event to stdout, as deployed; the bench does not need them.
       stdio: ["ignore", "ignore", "inherit"],
     },
