@@ -59,7 +59,8 @@ const { values: flags } = parseArgs({
 async function deno(script: string, config: CpuConfig, extra: string[] = []): Promise<void> {
   const child = spawn(
     denoBin,
-    ["run", "--config", path.join(repoRoot, "dev", "deno.json"), "--allow-env", "--allow-net", "--allow-read", "--allow-write", ...extra, path.join("bench", "cpu", script)],
+    // --allow-all: Deno grants reads of /proc/self (the CPU source on 2.1.4) to nothing less.
+    ["run", "--config", path.join(repoRoot, "dev", "deno.json"), "--allow-all", ...extra, path.join("bench", "cpu", script)],
     {
       cwd: repoRoot,
       env: denoEnv({ NO_COLOR: "1", BENCH_CPU_CONFIG: JSON.stringify(config) }),
