@@ -157,6 +157,8 @@ async function main(): Promise<void> {
       progress(`CPU: ${WARMUP} warm-up + ${RUNS} measured invocations each, one warm deno process`);
       await deno("deno-invocations.ts", config);
       const samples = JSON.parse(readFileSync(resultFile, "utf8")) as CpuSamples;
+      // A CPU source that is not implemented answers zeros; a bar passed that way would be a lie.
+      if ([...samples.tracker, ...samples.poller, ...samples.health].every((ms) => ms === 0)) throw new Error("deno reported no CPU time at all: no working CPU source");
       const check = createSql(dbUrl, { max: 1, applicationName: "bench-cpu-check" });
       try {
         const [row] = await check<{ priced: number; calls: number }[]>`
