@@ -22,6 +22,30 @@ export async function createScratchDatabase(adminUrl: string, name: string): Pro
   return url;
 }
 
+/** An empty database (no migrations), for systems that install their own schema. */
+export async function createEmptyDatabase(adminUrl: string, name: string): Promise<string> {
+  await dropScratchDatabase(adminUrl, name);
+  const admin = adminClient(adminUrl);
+  try {
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
+  return databaseUrl(adminUrl, name);
+}
+
+/** A copy of `template` (e.g. one built by createScratchDatabase): a fresh migrated database in a second, not a CLI push. */
+export async function cloneScratchDatabase(adminUrl: string, template: string, name: string): Promise<string> {
+  await dropScratchDatabase(adminUrl, name);
+  const admin = adminClient(adminUrl);
+  try {
+    await admin.unsafe(`create database "${name}" template "${template}"`);
+  } finally {
+    await admin.end({ timeout: 1 });
+  }
+  return databaseUrl(adminUrl, name);
+}
+
 export async function dropScratchDatabase(adminUrl: string, name: string): Promise<void> {
   const admin = adminClient(adminUrl);
   try {

@@ -1,49 +1,12 @@
 import { createSql, type Sql } from "../../supabase/functions/_shared/db/client.ts";
 import { readBacklog } from "../../supabase/functions/_shared/queue/backlog.ts";
-import { claim } from "../../supabase/functions/_shared/queue/claim.ts";
-import { complete } from "../../supabase/functions/_shared/queue/complete.ts";
 import type { Backlog } from "../../supabase/functions/_shared/db/rows.ts";
-import { assertDrained, drain, drainResult, type DrainConfig, type DrainResult } from "./drain.ts";
-
-const LEASE_SECONDS = 300;
 
 /** Inserting tokens is how anything queues them: the statement trigger adds queue rows (priority 0, due now). */
 async function insertTokens(sql: Sql, from: number, to: number): Promise<void> {
   await sql`
     insert into peakwatch.tokens (chain, address)
     select 'solana', 'bench-' || g from generate_series(${from}::int, ${to}::int) g`;
-}
-
-async function dueCount(sql: Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`
-    select count(*)::int as n from peakwatch.queue where dead_lettered_at is null and due_at <= now()`;
-  return row!.n;
-}
-
-export async function benchPeakwatch(url: string, config: DrainConfig): Promise<DrainResult> {
-  const admin = createSql(url, { max: 1, applicationName: "peakwatch-bench" });
-  // One pool of one connection per worker, as separate tracker isolates would have.
-  const pools = Array.from({ length: config.workers }, (_, i) => createSql(url, { max: 1, applicationName: `peakwatch-bench-${i}` }));
-  try {
-    await admin`truncate peakwatch.tokens cascade`;
-    await insertTokens(admin, 1, config.items);
-    await admin.unsafe("vacuum analyze peakwatch.tokens, peakwatch.queue");
-    await Promise.all(pools.map((sql) => sql`select 1`));
-
-    const run = await drain(config, async (worker) => {
-      const name = `bench-${worker}`;
-      const batch = await claim(pools[worker]!, { worker: name, limit: config.batch, leaseSeconds: LEASE_SECONDS });
-      if (batch.length === 0) return 0;
-      const completed = await complete(pools[worker]!, name, batch.map((row) => row.token_id));
-      if (completed !== batch.length) throw new Error(`${name}: completed ${completed} of ${batch.length} claimed rows`);
-      return completed;
-    });
-    const result = drainResult("peakwatch", config, run, `claim(n=${config.batch}, lease ${LEASE_SECONDS} s) -> complete(ids), a pool of 1 per worker`);
-    assertDrained(result, await dueCount(admin), "due rows");
-    return result;
-  } finally {
-    await Promise.all([admin, ...pools].map((sql) => sql.end({ timeout: 1 })));
-  }
 }
 
 export interface BacklogConfig {
