@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   const invocations = WARMUP + RUNS;
   const cpuTokens = invocations * TRACKER_BATCH;
   const feedTokens = invocations * POLLER_PAGE;
-  const specs = backlogSpecs(cpuTokens + feedTokens + MEMORY_TOKENS, SEED, 0.2);
+  const specs = backlogSpecs(cpuTokens + feedTokens + MEMORY_TOKENS, SEED);
   const sim = await startMarketSimulator({
     port: 0,
     host: "127.0.0.1",
