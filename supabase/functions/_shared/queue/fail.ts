@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 import type { FailedToken } from "../db/rows.ts";
 
 export interface Failure {
@@ -26,7 +27,7 @@ export async function fail(
     select * from peakwatch.fail(
       ${worker},
       ${failures.map((f) => f.tokenId)}::bigint[],
-      ${failures.map((f) => f.error)}::text[],
+      ${failures.map((f) => redactText(f.error))}::text[],
       ${policy.maxAttempts}::int,
       ${`${policy.baseSeconds} seconds`}::interval,
       ${`${policy.capSeconds} seconds`}::interval

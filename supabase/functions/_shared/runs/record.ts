@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 
 export type RunOutcome = "ok" | "partial" | "error";
 export type RunTrigger = "http" | "cron" | "orchestrator" | "test";
@@ -16,7 +17,7 @@ export async function finishRun(
   counts: RunCounts,
   error?: string,
 ): Promise<void> {
-  await sql`select peakwatch.run_finish(${runId}, ${outcome}, ${sql.json(counts)}, ${error ?? null})`;
+  await sql`select peakwatch.run_finish(${runId}, ${outcome}, ${sql.json(counts)}, ${error === undefined ? null : redactText(error)})`;
 }
 
 /**

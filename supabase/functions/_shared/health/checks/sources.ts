@@ -1,3 +1,4 @@
+import { redactText } from "../../egress/redact.ts";
 import { z } from "zod";
 import { type AreaResult, type CheckContext, isoTime, reading } from "../reading.ts";
 import type { HealthCheck } from "../types.ts";
@@ -21,7 +22,8 @@ const flowRow = z.object({
   last_error: z.string().nullable(),
 });
 
-const clip = (text: string | null) => (text ? `; last error: ${text.slice(0, 300)}` : "");
+// Rows written before redaction existed may still hold a full URL: cut it on the way out too.
+const clip = (text: string | null) => (text ? `; last error: ${redactText(text).slice(0, 300)}` : "");
 
 /**
  * Per enabled feed source: time since its last successful poll, graded in multiples of its poll
