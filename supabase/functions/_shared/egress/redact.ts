@@ -12,7 +12,8 @@ export function redactUrl(url: string | URL): string {
   }
 }
 
-const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s"'<>`]+/gi;
+// A closing parenthesis ends a URL: runtimes write "(for url (https://…))".
+const URL_IN_TEXT = /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s"'<>`)]+/gi;
 const TELEGRAM_TOKEN = /\bbot\d{3,20}:[A-Za-z0-9_-]{10,}/g;
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi;
 
