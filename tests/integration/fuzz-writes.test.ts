@@ -12,18 +12,22 @@ import { envBearerSource } from "../../supabase/functions/_shared/sources/bearer
 import { finishPoll } from "../../supabase/functions/_shared/sources/finish-poll.ts";
 import { httpFeedConfig, readFeedAnswer } from "../../supabase/functions/_shared/sources/http-feed.ts";
 import { type Check, recordChecks } from "../../supabase/functions/_shared/tracker/record-checks.ts";
-import { hex } from "../helpers/credentials.ts";
+import { captureLogs, hex } from "../helpers/credentials.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { anyJson, fuzzed, fuzzTimeout, hostileString, wireNumber } from "../helpers/fuzz.ts";
 import { addSource } from "../helpers/poller.ts";
 
 let db: TestDatabase;
 let manual: number;
+// Thousands of runs each log a line: kept out of the test output.
+let logs: ReturnType<typeof captureLogs>;
 beforeAll(async () => {
+  logs = captureLogs();
   db = await createTestDatabase();
   manual = await addSource(db.sql, { name: "fuzz-manual", kind: "manual" });
 });
 afterAll(async () => {
+  logs.restore();
   await db.drop();
 });
 
