@@ -1,11 +1,11 @@
 import fc from "fast-check";
 
 /**
- * Seeded property runs. `npm test` runs each boundary PEAKWATCH_FUZZ_RUNS times (300 by default);
+ * Seeded property runs. `npm test` runs each boundary PEAKWATCH_FUZZ_RUNS times (200 by default);
  * `npm run fuzz` sets it to 10,000 or more. A failure prints its seed and path: rerun with
  * PEAKWATCH_FUZZ_SEED=<seed> to reproduce it.
  */
-export const FUZZ_RUNS = Number(process.env.PEAKWATCH_FUZZ_RUNS ?? "300");
+export const FUZZ_RUNS = Number(process.env.PEAKWATCH_FUZZ_RUNS ?? "200");
 export const FUZZ_SEED = Number(process.env.PEAKWATCH_FUZZ_SEED ?? "20261202");
 
 /** One boundary's fast-check parameters; `salt` gives each boundary its own sequence from the one seed. */
