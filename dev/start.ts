@@ -71,6 +71,8 @@ async function main() {
       SUPABASE_DB_URL: settings.dbUrl,
       SUPABASE_SERVICE_ROLE_KEY: serviceKey,
       REDIS_URL: settings.redisUrl,
+      // Local dev: plain http to the loopback stand-ins is allowed (docs/security.md).
+      PEAKWATCH_LOCAL_DEV: "1",
       ...upstream,
     }, env.FUNCTIONS_PORT);
     cleanups.push(() => functions.stop());

@@ -10,6 +10,9 @@ import { readStackSettings } from "../../dev/lib/settings.ts";
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const { adminUrl } = readStackSettings();
+  // The tests run peakwatch in local dev: its stand-ins (simulator, auth, webhooks) listen on
+  // loopback over plain http. Set here, before test workers and functions servers inherit the env.
+  process.env.PEAKWATCH_LOCAL_DEV = "1";
   // Per run, so two test runs on one machine (a developer's and CI's) never share databases.
   const runId = randomBytes(3).toString("hex");
   const template = `pw_tpl_${runId}`;

@@ -1,3 +1,4 @@
+import { cipherFromEnv } from "../../supabase/functions/_shared/credentials/encryption.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { postgresRefreshTokens } from "../../supabase/functions/_shared/credentials/refresh-tokens.ts";
 import { fingerprint, Secret } from "../../supabase/functions/_shared/credentials/secret.ts";
@@ -55,7 +56,9 @@ describe("rotating refresh tokens", () => {
     for (let i = 0; i < 3; i++) expect(await store.check("rt", { force: true })).toMatchObject({ outcome: "refreshed" });
     const stored = await chain();
     expect(stored?.version).toBe(4);
-    expect(fx.oauth2.liveRefreshTokens()).toEqual([stored?.token]);
+    // Stored sealed (AES-GCM); it opens to the one token the server still accepts.
+    expect(stored?.token).toMatch(/^pwenc:v1:/);
+    expect(fx.oauth2.liveRefreshTokens()).toEqual([await (await cipherFromEnv()).open("rt", stored!.token)]);
     expect(fx.oauth2.liveRefreshTokens()).not.toContain(fx.env.PEAKWATCH_CREDENTIAL_RT_REFRESH_TOKEN);
     expect(grants(fx, "refresh_token")).toBe(3);
   });

@@ -71,9 +71,27 @@ export type CredentialDefinition = {
     strategy: S;
     source: "database" | "env";
     config: ConfigOf<S>;
+    /** Hosts its secrets and tokens may be sent to: from the environment or code, never from a row. */
+    allowedHosts: readonly string[];
     secrets: SecretsOf<S>;
   };
 }[Strategy];
+
+/** Tradovate's documented API hosts: a tradovate credential may always talk to these. */
+export const TRADOVATE_HOSTS = ["live.tradovateapi.com", "demo.tradovateapi.com"] as const;
+
+/**
+ * Where a credential's secrets may go. Listed in PEAKWATCH_CREDENTIAL_<NAME>_HOSTS (comma-separated);
+ * a credential defined in PEAKWATCH_CREDENTIALS may also use the host of its own URL, since that URL
+ * came from the environment too; a tradovate credential may use Tradovate's own hosts. A row of
+ * peakwatch.credentials adds nothing: whoever can edit it must not be able to redirect a secret.
+ */
+export function allowedHostsOf(name: string, config: CredentialConfig, source: "database" | "env", listed: readonly string[]): string[] {
+  const hosts = new Set(listed.map((host) => host.toLowerCase()));
+  if (source === "env") hosts.add(new URL(config.strategy === "tradovate" ? config.base_url : config.token_url).hostname.toLowerCase());
+  if (config.strategy === "tradovate") for (const host of TRADOVATE_HOSTS) hosts.add(host);
+  return [...hosts].sort();
+}
 
 /** PEAKWATCH_CREDENTIAL_<NAME>_<FIELD>, the name uppercased with - as _. */
 export function secretVariable(name: string, field: string): string {

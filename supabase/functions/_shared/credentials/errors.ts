@@ -29,8 +29,10 @@ export type UpstreamFailureKind =
   | "rejected"
   /** Tradovate time penalty longer than we may wait, or one that asks for a captcha. */
   | "penalty"
-  /** The answer did not have the shape the upstream documents. */
-  | "schema";
+  /** The answer did not have the shape the upstream documents (or was over the size cap). */
+  | "schema"
+  /** Our egress policy refused the request: a host the credential does not allow, http, a redirect. */
+  | "refused";
 
 export class CredentialUpstreamError extends CredentialError {
   constructor(

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { cipherFromEnv, type TokenCipher } from "./encryption.ts";
 import { fingerprint, Secret } from "./secret.ts";
 
 export interface RefreshTokenLink {
@@ -17,16 +18,28 @@ export interface RefreshTokenVault {
   rotate(credential: string, fromVersion: number, next: string): Promise<boolean>;
 }
 
-export function postgresRefreshTokens(sql: Sql): RefreshTokenVault {
+/** Tokens are sealed before they reach the table (encryption.ts); the seed's fingerprint is of the plain seed. */
+export function postgresRefreshTokens(sql: Sql, cipher: () => Promise<TokenCipher> = cachedCipher): RefreshTokenVault {
   return {
     async current(credential, seed) {
+      const sealer = await cipher();
+      const sealedSeed = await sealer.seal(credential, seed.reveal());
       const [row] = await sql<{ token: string; version: number }[]>`
-        select token, version from peakwatch.refresh_token_current(${credential}, ${seed.reveal()}, ${await fingerprint(seed.reveal())})`;
-      return { token: new Secret(row!.token), version: row!.version };
+        select token, version from peakwatch.refresh_token_current(${credential}, ${sealedSeed}, ${await fingerprint(seed.reveal())})`;
+      return { token: new Secret(await sealer.open(credential, row!.token)), version: row!.version };
     },
     async rotate(credential, fromVersion, next) {
-      const [row] = await sql<{ version: number | null }[]>`select peakwatch.refresh_token_rotate(${credential}, ${fromVersion}, ${next}) as version`;
+      const sealed = await (await cipher()).seal(credential, next);
+      const [row] = await sql<{ version: number | null }[]>`select peakwatch.refresh_token_rotate(${credential}, ${fromVersion}, ${sealed}) as version`;
       return row?.version !== null && row?.version !== undefined;
     },
   };
+}
+
+let cipher: Promise<TokenCipher> | undefined;
+function cachedCipher(): Promise<TokenCipher> {
+  cipher ??= cipherFromEnv();
+  // A missing key is not cached: setting it fixes the next call.
+  cipher.catch(() => (cipher = undefined));
+  return cipher;
 }

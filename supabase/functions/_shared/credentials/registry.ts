@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ConfigError } from "../config/config.ts";
 import type { Sql } from "../db/client.ts";
-import { type CredentialDefinition, credentialConfig, credentialName, readSecrets, secretVariable } from "./definitions.ts";
+import { hostsFrom } from "../egress/env.ts";
+import { allowedHostsOf, type CredentialDefinition, credentialConfig, credentialName, readSecrets, secretVariable } from "./definitions.ts";
 import { UnknownCredentialError } from "./errors.ts";
 
 export interface CredentialEntry {
@@ -79,7 +80,8 @@ export function buildRegistry(entries: CredentialEntry[], read: (variable: strin
     const { secrets, missing } = readSecrets(entry.name, parsed.data, read);
     for (const variable of missing) problems.push(`${label}: secret environment variable ${variable} is not set`);
     if (missing.length === 0) {
-      definitions.set(entry.name, { name: entry.name, strategy: parsed.data.strategy, source: entry.source, config: parsed.data, secrets } as CredentialDefinition);
+      const allowedHosts = allowedHostsOf(entry.name, parsed.data, entry.source, hostsFrom(read, secretVariable(entry.name, "HOSTS")));
+      definitions.set(entry.name, { name: entry.name, strategy: parsed.data.strategy, source: entry.source, config: parsed.data, secrets, allowedHosts } as unknown as CredentialDefinition);
     }
   }
   if (problems.length > 0) throw new ConfigError(`credentials: ${problems.join("; ")}`);

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 import type { CredentialCheck } from "./store.ts";
 
 /**
@@ -12,7 +13,7 @@ export async function recordCredentialChecks(sql: Sql, checks: readonly Credenti
     strategy: check.strategy,
     outcome: check.outcome,
     expires_at: check.expiresAt === null ? null : new Date(check.expiresAt).toISOString(),
-    error: check.error ?? null,
+    error: check.error === undefined ? null : redactText(check.error),
   }));
   await sql`select peakwatch.record_credential_checks(${sql.json(rows)})`;
 }

@@ -1,3 +1,5 @@
+import { egressOf } from "../egress/env.ts";
+import type { Egress } from "../egress/fetch.ts";
 import type { Redis } from "../limits/redis.ts";
 import { sleep as defaultSleep } from "../limits/sleep.ts";
 import { logEvent } from "../log.ts";
@@ -22,7 +24,10 @@ export interface CredentialStoreOptions {
   maxPenaltyWaitMs?: number;
   /** A token rejected less than this after it was issued is not refreshed again (a 401 storm must not become an auth storm). */
   forcedRefreshMinIntervalMs?: number;
+  /** A transport of its own (a test double): egress host rules are then not applied, caps and no-redirect are. */
   fetch?: typeof fetch;
+  /** Defaults to the isolate's egress. */
+  egress?: Egress;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -55,6 +60,8 @@ export interface CredentialStore {
   /** Refreshes when due (or when forced, even during a back-off) and reports how it went; never throws for an upstream or Redis failure. */
   check(name: string, options?: { force?: boolean }): Promise<CredentialCheck>;
   names(): Promise<string[]>;
+  /** Hosts the credential's token may be sent to (a feed using it is refused for any other). */
+  allowedHosts(name: string): Promise<readonly string[]>;
 }
 
 type Outcome = { kind: "refreshed"; token: StoredToken } | { kind: "failed"; error: unknown };
@@ -93,7 +100,7 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   const lockMs = requestTimeoutMs * 4 + maxPenaltyWaitMs * 2 + 5_000;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
-  const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+  const egress = egressOf(options);
 
   const marginFor = (definition: CredentialDefinition, token: StoredToken) => {
     const configured = definition.config.refresh_margin_seconds;
@@ -110,7 +117,8 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     const startedAt = now();
     try {
       const issued = await issueToken(definition, current, {
-        fetch: doFetch,
+        egress,
+        allowedHosts: definition.allowedHosts,
         timeoutMs: requestTimeoutMs,
         signal: AbortSignal.timeout(lockMs - 2_000),
         sleep,
@@ -244,5 +252,11 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     }
   }
 
-  return { getToken, withToken, check, names: async () => (await options.registry()).names() };
+  return {
+    getToken,
+    withToken,
+    check,
+    names: async () => (await options.registry()).names(),
+    allowedHosts: async (name) => (await options.registry()).get(name).allowedHosts,
+  };
 }

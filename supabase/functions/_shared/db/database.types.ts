@@ -850,6 +850,10 @@ export type Database = {
         };
         Returns: undefined;
       };
+      "flag_copycats": {
+        Args: { "p_new_ids": (string)[]; "p_source_id": number };
+        Returns: number;
+      };
       "freshness": {
         Args: { "p_fail_percent"?: number; "p_grace"?: string };
         Returns: {

@@ -1,3 +1,7 @@
+import { egressOf } from "../egress/env.ts";
+import { EgressError } from "../egress/errors.ts";
+import type { Egress } from "../egress/fetch.ts";
+import { redactText } from "../egress/redact.ts";
 import type { Notification } from "./message.ts";
 
 /** What one channel did with one notification. Errors name the provider's answer, never the URL or token. */
@@ -15,6 +19,8 @@ export interface Channel {
 
 export interface PostOptions {
   fetch?: typeof fetch;
+  /** Defaults to the isolate's egress: https only, no redirects (the URL is the secret), a size cap. */
+  egress?: Egress;
   timeoutMs: number;
 }
 
@@ -30,22 +36,23 @@ export class DeliveryError extends Error {
 
 /**
  * POSTs JSON with a deadline. The error for a network failure is generic on purpose: runtimes put
- * the URL in their messages, and for Telegram the URL carries the bot token.
+ * the URL in their messages, and for Telegram the URL carries the bot token. A refusal of the
+ * egress policy says why, naming scheme://host only.
  */
 export async function postJson(url: string, body: unknown, options: PostOptions): Promise<Posted> {
-  const doFetch = options.fetch ?? fetch;
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
-    const response = await doFetch(url, {
+    const response = await egressOf(options).fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
       signal,
-    });
+    }, { kind: "webhook", carriesSecret: true });
     const text = (await response.text()).slice(0, 2_000);
     return { status: response.status, contentType: response.headers.get("content-type") ?? "", text };
   } catch (error) {
     if (signal.aborted) throw new DeliveryError(`no answer within ${options.timeoutMs} ms`);
+    if (error instanceof EgressError) throw new DeliveryError(error.message);
     throw new DeliveryError(`network error (${error instanceof Error ? error.name : "unknown"})`);
   }
 }
@@ -59,7 +66,14 @@ export async function attempt(channel: string, send: () => Promise<Delivery>): P
   }
 }
 
+/** What leaves for a webhook never carries a URL's path or query (a feed's ?api_key= in an error line). */
+export function redactNotification(n: Notification): Notification {
+  return { ...n, title: redactText(n.title), lines: n.lines.map(redactText) };
+}
+
 /** Sends to every channel at once; one channel failing never stops the others. */
 export async function deliverAll(channels: readonly Channel[], notification: Notification): Promise<Delivery[]> {
-  return await Promise.all(channels.map((channel) => attempt(channel.name, () => channel.send(notification))));
+  const safe = redactNotification(notification);
+  const deliveries = await Promise.all(channels.map((channel) => attempt(channel.name, () => channel.send(safe))));
+  return deliveries.map((delivery) => (delivery.error ? { ...delivery, error: redactText(delivery.error) } : delivery));
 }

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import type { Egress } from "../egress/fetch.ts";
 import { type HealthConfig, loadHealthConfig } from "../health/config.ts";
 import { evaluateHealth } from "../health/evaluate.ts";
 import type { HealthReport, HealthStatus } from "../health/types.ts";
@@ -22,6 +23,7 @@ export interface EvaluateAndNotifyOptions {
   /** Instead of the channels the configuration names (tests, or a caller with its own). */
   channels?: readonly Channel[];
   fetch?: typeof fetch;
+  egress?: Egress;
 }
 
 export interface NotifyOutcome {
@@ -63,7 +65,7 @@ const locked = async (tx: Query, name: string) => {
 export async function evaluateAndNotify(sql: Sql, options: EvaluateAndNotifyOptions = {}): Promise<NotifyOutcome> {
   const health = options.health ?? loadHealthConfig();
   const notify = options.notify ?? loadNotifyConfig();
-  const channels = options.channels ?? configuredChannels(notify, options.fetch);
+  const channels = options.channels ?? configuredChannels(notify, options.fetch, options.egress);
   const report = await evaluateHealth({ sql, ...(options.redis ? { redis: options.redis } : {}), config: health });
 
   let plan: AlertPlan = { transitions: [], reminders: [], writes: [] };

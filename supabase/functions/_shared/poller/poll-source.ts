@@ -1,5 +1,6 @@
 import { ingestCalls, type IngestResult } from "../calls/ingest.ts";
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 import { withRetry } from "../limits/retry.ts";
 import { RateLimitedError, SchemaError, UpstreamError } from "../providers/types.ts";
 import { finishPoll } from "../sources/finish-poll.ts";
@@ -28,7 +29,8 @@ export interface PollContext {
 const isRetryable = (error: unknown) =>
   error instanceof RateLimitedError || (error instanceof UpstreamError && (error.status === null || error.status >= 500));
 
-const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+// Reports go to sources.last_error, runs, the HTTP answer and alerts: no URL beyond scheme://host.
+const describe = (error: unknown) => redactText(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 /**
  * Polls one claimed source: read a page, write it with its cursor in one transaction, repeat while

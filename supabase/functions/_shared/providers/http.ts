@@ -1,10 +1,20 @@
+import { egressOf } from "../egress/env.ts";
+import { EgressError } from "../egress/errors.ts";
+import type { Egress } from "../egress/fetch.ts";
+import type { EgressRequest } from "../egress/policy.ts";
+import { redactText } from "../egress/redact.ts";
 import { RateLimitedError, SchemaError, UpstreamError } from "./types.ts";
 
 export interface FetchJsonOptions {
   timeoutMs?: number;
   /** The caller's own cancellation; an abort through it is rethrown as is, not turned into an UpstreamError. */
   signal?: AbortSignal;
+  /** A transport of its own (a test double): the egress host rules are then not applied, the size cap is. */
   fetch?: typeof fetch;
+  /** Defaults to the isolate's egress (egress/env.ts). */
+  egress?: Egress;
+  /** What this request is to the egress policy; a provider request by default. */
+  egressRequest?: EgressRequest;
   headers?: Record<string, string>;
 }
 
@@ -15,16 +25,20 @@ export interface JsonResponse {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** GET a JSON document and map every way it can go wrong to one of the provider error kinds. */
+/**
+ * GET a JSON document through the egress policy and map every way it can go wrong to one of the
+ * provider error kinds; a refused request stays an EgressError (not worth a retry). Messages never
+ * carry more of the URL than scheme://host.
+ */
 export async function fetchJson(url: string, options: FetchJsonOptions = {}): Promise<JsonResponse> {
-  const doFetch = options.fetch ?? fetch;
+  const egress = egressOf(options);
   const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 
   let text: string;
-  let status: number;
+  let status: number | null = null;
   try {
-    const response = await doFetch(url, { headers: { accept: "application/json", ...options.headers }, signal });
+    const response = await egress.fetch(url, { headers: { accept: "application/json", ...options.headers }, signal }, options.egressRequest ?? { kind: "provider" });
     status = response.status;
     if (!response.ok) {
       await response.body?.cancel();
@@ -37,13 +51,18 @@ export async function fetchJson(url: string, options: FetchJsonOptions = {}): Pr
     if (error instanceof UpstreamError) throw error;
     if (options.signal?.aborted) throw error;
     if (timeout.aborted) throw new UpstreamError("timeout", null, { cause: error });
-    throw new UpstreamError(`network error: ${error instanceof Error ? error.message : String(error)}`, null, {
+    if (error instanceof EgressError) {
+      if (error.reason === "too_large") throw new UpstreamError(error.message, error.status ?? status, { cause: error });
+      throw error;
+    }
+    // Runtimes put the whole URL (query and all) in their network errors.
+    throw new UpstreamError(`network error: ${redactText(error instanceof Error ? error.message : String(error))}`, null, {
       cause: error,
     });
   }
 
   try {
-    return { status, body: JSON.parse(text) };
+    return { status: status!, body: JSON.parse(text) };
   } catch {
     throw new SchemaError(`invalid JSON (${text.length} bytes)`);
   }

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 import type { FailedToken } from "../db/rows.ts";
 
 /**
@@ -40,7 +41,7 @@ export async function fail(
     select * from peakwatch.fail(
       ${worker},
       ${failures.map((f) => f.tokenId)}::bigint[],
-      ${failures.map((f) => f.error)}::text[],
+      ${failures.map((f) => redactText(f.error))}::text[],
       ${maxAttempts}::int,
       ${`${baseSeconds} seconds`}::interval,
       ${`${capSeconds} seconds`}::interval,

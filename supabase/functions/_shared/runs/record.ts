@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { redactText } from "../egress/redact.ts";
 import { releaseId } from "../runtime.ts";
 
 export type RunOutcome = "ok" | "partial" | "error";
@@ -17,7 +18,7 @@ export async function finishRun(
   counts: RunCounts,
   error?: string,
 ): Promise<void> {
-  await sql`select peakwatch.run_finish(${runId}, ${outcome}, ${sql.json(counts)}, ${error ?? null})`;
+  await sql`select peakwatch.run_finish(${runId}, ${outcome}, ${sql.json(counts)}, ${error === undefined ? null : redactText(error)})`;
 }
 
 /**

@@ -7,6 +7,8 @@ import { parseSourceConfig } from "./config.ts";
 import { addressKey, describeIssue, parseItems } from "./items.ts";
 import { type Gate, MAX_GATE_WAIT_MS, type Source, type SourceReader, ThrottledError } from "./types.ts";
 
+export const MAX_PROFILES_PER_READ = 1_000;
+
 export const dexscreenerProfilesConfig = z.strictObject({
   /** Only tokens on these chains become calls; every chain when absent. */
   chains: z.array(chainId).min(1).max(50).optional(),
@@ -66,7 +68,9 @@ export function createDexScreenerProfilesReader(source: Source, deps: DexScreene
       if (!(await deps.gate.acquire(signal, MAX_GATE_WAIT_MS))) throw new ThrottledError("dexscreener profiles: no rate-limit slot");
       const { body } = await fetchJson(url, { signal, fetch: deps.fetch, timeoutMs: config.timeoutMs });
       if (!Array.isArray(body)) throw new SchemaError("dexscreener_profiles: expected a JSON array of token profiles");
-      const parsed = parseItems("dexscreener_profiles", body, (item, index) => {
+      // The endpoint lists a few dozen; an answer of a million tiny items is read no further than this.
+      const listed = body.slice(0, MAX_PROFILES_PER_READ);
+      const parsed = parseItems("dexscreener_profiles", listed, (item, index) => {
         const profile = dexProfileSchema.safeParse(item);
         return profile.success
           ? { ok: true, value: profile.data }
@@ -78,7 +82,7 @@ export function createDexScreenerProfilesReader(source: Source, deps: DexScreene
         calls: wanted.map((profile) => profileCall(profile, at)),
         unreadable: parsed.unreadable,
         firstIssue: parsed.firstIssue,
-        skipped: parsed.items.length - wanted.length,
+        skipped: parsed.items.length - wanted.length + (body.length - listed.length),
         cursor: null,
         more: false,
         warning: null,

@@ -1,5 +1,6 @@
 import type { Sql } from "../db/client.ts";
 import type { FunctionArgs } from "../db/rows.ts";
+import { redactText } from "../egress/redact.ts";
 
 export type PollOutcome = "ok" | "partial" | "error";
 
@@ -11,7 +12,8 @@ export async function finishPoll(sql: Sql, sourceId: number, result: { outcome: 
   const args: FunctionArgs<"finish_poll"> = {
     p_source_id: sourceId,
     p_outcome: result.outcome,
-    p_error: result.error ?? undefined,
+    // last_error is read by health and quoted in alerts: no URL path or query may reach it.
+    p_error: result.error ? redactText(result.error) : undefined,
     p_more: result.more ?? false,
   };
   await sql`select peakwatch.finish_poll(${args.p_source_id}::bigint, ${args.p_outcome}, ${args.p_error ?? null}::text, ${args.p_more ?? false})`;

@@ -7,6 +7,8 @@ import { parseSourceConfig } from "./config.ts";
 import { addressKey, describeIssue, parseItems, positiveNumber } from "./items.ts";
 import { type Gate, MAX_GATE_WAIT_MS, type Source, type SourceReader, SourceConfigError, ThrottledError } from "./types.ts";
 
+export const MAX_POOLS_PER_PAGE = 100;
+
 export const geckoterminalTrendingConfig = z.strictObject({
   network: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, "a GeckoTerminal network id such as solana or eth"),
   /** Our chain id, when the network is not one peakwatch maps already. */
@@ -80,7 +82,9 @@ export function createGeckoTerminalTrendingReader(source: Source, deps: GeckoTer
       const envelope = envelopeSchema.safeParse(body);
       if (!envelope.success) throw new SchemaError("geckoterminal_trending: expected a JSON:API document with a data array");
       const calledAt = new Date(now()).toISOString();
-      const parsed = parseItems("geckoterminal_trending", envelope.data.data, (item, index) => {
+      // 20 pools a page is what GeckoTerminal sends; a flood is read no further than this.
+      const listed = envelope.data.data.slice(0, MAX_POOLS_PER_PAGE);
+      const parsed = parseItems("geckoterminal_trending", listed, (item, index) => {
         const pool = trendingPoolSchema.safeParse(item);
         if (!pool.success) return { ok: false, issue: describeIssue(pool.error, (path) => `data[${index}]${path.map((key) => `.${String(key)}`).join("")}`) };
         const call = poolCall(pool.data, config.network, chain, calledAt);
@@ -90,7 +94,7 @@ export function createGeckoTerminalTrendingReader(source: Source, deps: GeckoTer
         calls: parsed.items,
         unreadable: parsed.unreadable,
         firstIssue: parsed.firstIssue,
-        skipped: 0,
+        skipped: envelope.data.data.length - listed.length,
         cursor: null,
         more: page < config.pages && envelope.data.data.length > 0,
         warning: null,

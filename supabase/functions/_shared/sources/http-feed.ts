@@ -1,5 +1,7 @@
 import { z } from "zod";
 import { chainId, externalId, type IngestCall, isoTimestamp } from "../calls/call-input.ts";
+import type { Egress } from "../egress/fetch.ts";
+import type { EgressRequest } from "../egress/policy.ts";
 import { fetchJson } from "../providers/http.ts";
 import { SchemaError, UpstreamError } from "../providers/types.ts";
 import { credentialName } from "../credentials/definitions.ts";
@@ -130,9 +132,13 @@ export function buildFeedUrl(config: HttpFeedConfig, cursor: string | null): str
 
 /** Turns one answer of the feed into a page: calls, unreadable items, and where the cursor goes. */
 export function readFeedAnswer(body: unknown, config: HttpFeedConfig, current: string | null): Page {
-  const list = config.itemsPath === null ? body : pick(body, config.itemsPath);
+  const answered = config.itemsPath === null ? body : pick(body, config.itemsPath);
   const listName = config.itemsPath ?? "items";
-  if (!Array.isArray(list)) throw new SchemaError(`http_feed: expected a list of calls at ${config.itemsPath ?? "the top level"}`);
+  if (!Array.isArray(answered)) throw new SchemaError(`http_feed: expected a list of calls at ${config.itemsPath ?? "the top level"}`);
+  // A feed that ignores the limit does not get more work out of one request: the first pageSize
+  // items are read, the cursor follows them, and the rest come with the next page.
+  const oversized = answered.length > config.pageSize;
+  const list = oversized ? answered.slice(0, config.pageSize) : answered;
 
   const parsed = parseItems("http_feed", list, (item, index) => {
     if (item === null || typeof item !== "object" || Array.isArray(item)) return { ok: false, issue: `${listName}[${index}]: not an object` };
@@ -141,14 +147,15 @@ export function readFeedAnswer(body: unknown, config: HttpFeedConfig, current: s
     return { ok: false, issue: describeIssue(call, (path) => `${listName}[${index}].${config.fields[path[0] as FeedField] ?? String(path[0])}`) };
   });
 
-  const announced = config.nextCursorPath === null ? undefined : pick(body, config.nextCursorPath);
+  const announced = config.nextCursorPath === null || oversized ? undefined : pick(body, config.nextCursorPath);
   const next = typeof announced === "string" && announced !== "" ? announced
     : typeof announced === "number" && Number.isFinite(announced) ? String(announced)
     : largest(config.cursor, list.map((item) => itemCursor(item, config)));
   const flag = config.hasMorePath === null ? undefined : pick(body, config.hasMorePath);
-  const more = typeof flag === "boolean" ? flag : list.length >= config.pageSize;
+  const more = oversized || (typeof flag === "boolean" ? flag : list.length >= config.pageSize);
 
   const page: Page = { calls: parsed.items, unreadable: parsed.unreadable, firstIssue: parsed.firstIssue, skipped: 0, cursor: null, more: false, warning: null };
+  const capped = oversized ? `feed answered ${answered.length} items for a page of ${config.pageSize}; read the first ${config.pageSize}` : null;
   if (next === null || next === current) {
     if (more && list.length > 0) page.warning = `cursor did not advance past ${current ?? "the start"} although the feed has more`;
     return page;
@@ -157,21 +164,35 @@ export function readFeedAnswer(body: unknown, config: HttpFeedConfig, current: s
     page.warning = `cursor went backwards: asked for items after ${current}, the feed answered next ${next}; kept ${current}`;
     return page;
   }
-  return { ...page, cursor: next, more };
+  return { ...page, cursor: next, more, warning: capped };
 }
 
 export interface HttpFeedDeps {
   bearer: BearerSource;
   fetch?: typeof fetch;
+  egress?: Egress;
 }
 
 export function createHttpFeedReader(source: Source, deps: HttpFeedDeps): SourceReader {
   const config = parseSourceConfig(httpFeedConfig, source);
   const auth = { source: source.name, tokenEnv: config.tokenEnv, credential: config.credential };
 
+  const secretName = config.credential ? `credential "${config.credential}"` : config.tokenEnv;
   const get = async (url: string, signal: AbortSignal, token: string | null) => {
+    // The URL comes from a database row: its addresses are checked, and a token goes only to the
+    // hosts its credential (or PEAKWATCH_FEED_TOKEN_<X>_HOSTS) allows.
+    const egressRequest: EgressRequest = token === null
+      ? { kind: "feed", checkAddresses: true }
+      : { kind: "feed", checkAddresses: true, carriesSecret: true, secretHosts: await deps.bearer.allowedHosts?.(auth), secretName };
     try {
-      return await fetchJson(url, { signal, fetch: deps.fetch, timeoutMs: config.timeoutMs, headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return await fetchJson(url, {
+        signal,
+        fetch: deps.fetch,
+        egress: deps.egress,
+        egressRequest,
+        timeoutMs: config.timeoutMs,
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
     } catch (error) {
       if (error instanceof UpstreamError && (error.status === 401 || error.status === 403)) {
         const which = config.credential

@@ -1,3 +1,4 @@
+import type { Egress } from "../egress/fetch.ts";
 import type { BearerSource } from "./bearer.ts";
 import { createDexScreenerProfilesReader } from "./dexscreener-profiles.ts";
 import { createGeckoTerminalTrendingReader } from "./geckoterminal-trending.ts";
@@ -11,6 +12,8 @@ export interface SourceDeps {
   dexscreenerBaseUrl?: string;
   geckoterminalBaseUrl?: string;
   fetch?: typeof fetch;
+  /** Defaults to the isolate's egress (egress/env.ts). */
+  egress?: Egress;
   now?: () => number;
 }
 
@@ -18,7 +21,7 @@ export interface SourceDeps {
 export function readerFor(source: Source, deps: SourceDeps): SourceReader {
   switch (source.kind) {
     case "http_feed":
-      return createHttpFeedReader(source, { bearer: deps.bearer, fetch: deps.fetch });
+      return createHttpFeedReader(source, { bearer: deps.bearer, fetch: deps.fetch, egress: deps.egress });
     case "dexscreener_profiles":
       return createDexScreenerProfilesReader(source, { baseUrl: deps.dexscreenerBaseUrl, gate: deps.gates.dexscreenerProfiles, fetch: deps.fetch, now: deps.now });
     case "geckoterminal_trending":

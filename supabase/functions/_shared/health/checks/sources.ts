@@ -1,3 +1,4 @@
+import { redactText } from "../../egress/redact.ts";
 import { z } from "zod";
 import { type AreaResult, type CheckContext, isoTime, reading } from "../reading.ts";
 import type { HealthCheck } from "../types.ts";
@@ -31,7 +32,8 @@ const rateRow = z.object({
   graded: z.boolean(),
 });
 
-const clip = (text: string | null) => (text ? `; last error: ${text.slice(0, 300)}` : "");
+// Rows written before redaction existed may still hold a full URL: cut it on the way out too.
+const clip = (text: string | null) => (text ? `; last error: ${redactText(text).slice(0, 300)}` : "");
 
 /**
  * Per enabled feed source: time since its last successful poll, graded in multiples of its poll
