@@ -19,9 +19,13 @@ export const ENCRYPTION_KEY_VARIABLE = "PEAKWATCH_ENCRYPTION_KEY";
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 const fromBase64 = (text: string) => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-export async function aesGcmCipher(keyBytes: Uint8Array<ArrayBuffer>): Promise<TokenCipher> {
+// A copy in a plain ArrayBuffer: what WebCrypto takes under every TypeScript the code meets (the
+// hosted Deno 2.1's TS 5.6 has no generic Uint8Array; Node's TS 5.9 wants an ArrayBuffer-backed one).
+const toArrayBuffer = (bytes: Uint8Array): ArrayBuffer => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+
+export async function aesGcmCipher(keyBytes: Uint8Array): Promise<TokenCipher> {
   if (keyBytes.byteLength !== 32) throw new Error(`${ENCRYPTION_KEY_VARIABLE} must be 32 bytes (base64), got ${keyBytes.byteLength}`);
-  const key = await crypto.subtle.importKey("raw", keyBytes, "AES-GCM", false, ["encrypt", "decrypt"]);
+  const key = await crypto.subtle.importKey("raw", toArrayBuffer(keyBytes), "AES-GCM", false, ["encrypt", "decrypt"]);
   const additional = (credential: string) => new TextEncoder().encode(`peakwatch.refresh_token:${credential}`);
   return {
     async seal(credential, token) {
@@ -49,7 +53,7 @@ const LOCAL_DEV_KEY = new TextEncoder().encode("peakwatch-local-dev-only-key-32b
 export async function cipherFromEnv(read: (name: string) => string | undefined = readEnv): Promise<TokenCipher> {
   const configured = read(ENCRYPTION_KEY_VARIABLE)?.trim();
   if (configured) {
-    let bytes: Uint8Array<ArrayBuffer>;
+    let bytes: Uint8Array;
     try {
       bytes = fromBase64(configured);
     } catch {
