@@ -208,13 +208,24 @@ describe("sources", () => {
   });
 
   it("rejected calls and failed polls of the last hour come from the poller's counters", async () => {
-    await addSource("feed-drift", 10);
+    await addSource("feed-drift", 600);
     await db.sql`
       insert into peakwatch.source_counters (source_id, minute, polls, errors, fetched, rejected)
       select id, date_trunc('minute', now()) - interval '5 minutes', 10, 2, 40, 40 from peakwatch.sources where name = 'feed-drift'`;
     const report = await evaluate();
     expect(checkOf(report, "sources:rejectedCalls", "feed-drift")).toMatchObject({ observedValue: 40, status: "fail" });
     expect(checkOf(report, "sources:pollErrors", "feed-drift")).toMatchObject({ observedValue: 2, status: "warn" });
+  });
+
+  it("failed polls count only since the source's last successful poll: a recovered outage clears at once", async () => {
+    await addSource("feed-back", 10);
+    await db.sql`
+      insert into peakwatch.source_counters (source_id, minute, polls, errors)
+      select id, date_trunc('minute', now()) - interval '20 minutes', 30, 30 from peakwatch.sources where name = 'feed-back'`;
+    await db.sql`update peakwatch.sources set last_success_at = now() - interval '25 minutes' where name = 'feed-back'`;
+    expect(checkOf(await evaluate(), "sources:pollErrors", "feed-back")).toMatchObject({ observedValue: 30, status: "fail" });
+    await db.sql`update peakwatch.sources set last_success_at = now() - interval '1 minute' where name = 'feed-back'`;
+    expect(checkOf(await evaluate(), "sources:pollErrors", "feed-back")).toMatchObject({ observedValue: 0, status: "pass" });
   });
 
   it("a source that polls fine but brings fewer new calls than its declared floor warns (silent source); no floor, no reading", async () => {

@@ -37,11 +37,11 @@ const clip = (text: string | null) => (text ? `; last error: ${redactText(text).
 
 /**
  * Per enabled feed source: time since its last successful poll, graded in multiples of its poll
- * interval; and, once the poller's counters exist, rejected (unparseable) calls and failed polls
- * over the last hour — the schema-drift signal of a source.
+ * interval; and, once the poller's counters exist, rejected (unparseable) calls over the last hour
+ * (informational) and failed polls since its last successful poll — the drift and outage signals.
  */
 export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
-  const [sources, flowRows, rateRows] = await Promise.all([
+  const [sources, flowRows, rateRows, sinceRows] = await Promise.all([
     ctx.sql`
       select s.name, s.poll_interval_seconds, s.last_success_at, s.last_error,
              extract(epoch from now() - coalesce(s.last_success_at, s.created_at))::float8 as age_seconds
@@ -59,6 +59,15 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
       where s.enabled and s.kind <> 'manual' and s.expected_min_calls is not null
       group by s.id
       order by s.name`.then((rows) => z.array(rateRow).parse(rows)),
+    // Failed polls of the last hour from the minute of the source's last successful poll on: an
+    // outage the source has recovered from is history, not an alarm (at most 60 rows per source).
+    ctx.sql`
+      select s.name, coalesce(sum(c.errors), 0)::int as errors
+      from peakwatch.sources s
+      left join peakwatch.source_counters c on c.source_id = s.id and c.minute > now() - interval '1 hour'
+        and c.minute >= date_trunc('minute', coalesce(s.last_success_at, '-infinity'::timestamptz))
+      where s.enabled and s.kind <> 'manual'
+      group by s.id`.then((rows) => new Map(z.array(z.object({ name: z.string(), errors: z.number() })).parse(rows).map((r) => [r.name, r.errors]))),
   ]);
   const flow = flowRows[0]?.flow ?? null;
   const notes: string[] = [];
@@ -83,9 +92,13 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
         reading(ctx, "sources:rejectedCalls", f.rejected_last_hour, `${f.rejected_last_hour} items rejected; ${inputs}${clip(f.last_error)}`, {
           componentId: f.name,
         }),
-        reading(ctx, "sources:pollErrors", f.errors_last_hour, `${f.errors_last_hour} failed polls; ${inputs}${clip(f.last_error)}`, {
-          componentId: f.name,
-        }),
+        reading(
+          ctx,
+          "sources:pollErrors",
+          sinceRows.get(f.name) ?? 0,
+          `${sinceRows.get(f.name) ?? 0} failed polls since the last successful one (${f.errors_last_hour} in the last hour); ${inputs}${clip(f.last_error)}`,
+          { componentId: f.name },
+        ),
       );
     }
   }
