@@ -12,6 +12,7 @@
  *   npm run bench:cpu -- --health-db NAME    reuse a filled database (bench:health -- --keep leaves one)
  *   npm run bench:cpu -- --skip-memory | --skip-cpu
  */
+import "./local-dev.ts";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";

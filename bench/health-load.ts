@@ -6,6 +6,7 @@
  * isolate) must keep a flood of unauthenticated requests from taking the pipeline's connections.
  * Run with `npm run bench:health-load`.
  */
+import "./local-dev.ts";
 import { randomBytes } from "node:crypto";
 import { startMarketSimulator } from "../dev/market-sim/server.ts";
 import { startFunctionsServer } from "../dev/lib/functions-server.ts";

@@ -10,6 +10,7 @@
  * Settings follow production: the tracker's defaults, overridable with the same TRACKER_BATCH_SIZE
  * the deployed function reads; BENCH_TRACKER_CHAIN_PER_TRACKER=1 pins tracker i to chain i.
  */
+import "./local-dev.ts";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import os from "node:os";
