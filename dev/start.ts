@@ -79,6 +79,8 @@ async function main() {
     const worker = await startPgNetWorker(settings.dbUrl);
     cleanups.push(() => worker.stop());
     await setFunctionJobsActive(settings.dbUrl, true);
+    // Stopping the suite pauses them again: nothing keeps calling a functions URL that is gone.
+    cleanups.push(() => setFunctionJobsActive(settings.dbUrl, false).then(() => undefined));
     log(`functions at ${functionsUrl}/functions/v1/<name>; pg_cron fires them every minute`);
 
     const header = `peakwatch — local suite (${env.PEAKWATCH_UPSTREAM === "simulated" ? "SIMULATED upstream" : "REAL upstream"})`;

@@ -3,7 +3,8 @@ import { adminClient } from "./postgres.ts";
 /**
  * The migrations schedule the jobs that call functions in the app database. Until `npm start` has
  * stored the functions URL and key they can only fail, every minute, so the stack keeps them paused
- * (tests and `npm run stack` leave nothing firing) and `npm start` resumes them once it has set both.
+ * (tests and `npm run stack` leave nothing firing), `npm start` resumes them once it has set both
+ * and pauses them again when it stops.
  * SQL-only jobs (collecting invocation outcomes, housekeeping) always run.
  */
 export async function setFunctionJobsActive(dbUrl: string, active: boolean): Promise<number> {
