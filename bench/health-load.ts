@@ -10,9 +10,11 @@ import "./local-dev.ts";
 import { randomBytes } from "node:crypto";
 import { startMarketSimulator } from "../dev/market-sim/server.ts";
 import { startFunctionsServer } from "../dev/lib/functions-server.ts";
+import { freePort } from "../dev/lib/ports.ts";
 import { createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-database.ts";
 import { readStackSettings } from "../dev/lib/settings.ts";
 import { createSql } from "../supabase/functions/_shared/db/client.ts";
+import { percentile } from "./cpu/report.ts";
 
 const DB_NAME = "peakwatch_bench_health_load";
 const arg = (name: string, fallback: number) => {
@@ -24,7 +26,6 @@ const SECONDS = arg("seconds", 60);
 const TARGET_P95_MS = 50;
 const progress = (message: string) => console.error(`[bench:health-load] ${message}`);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function main(): Promise<void> {
   const { adminUrl, redisUrl } = readStackSettings();
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   const tokens = sim.tokens().filter((t) => t.kind !== "quote_only").slice(0, 2_000);
   await sql`insert into peakwatch.tokens (chain, address) select * from unnest(${tokens.map((t) => t.chain)}::text[], ${tokens.map((t) => t.address)}::text[])`;
   const serviceKey = `bench-${randomBytes(16).toString("hex")}`;
-  const port = 54000 + Math.floor(Math.random() * 900);
+  const port = await freePort();
   const server = await startFunctionsServer({
     SUPABASE_URL: `http://127.0.0.1:${port}`,
     SUPABASE_DB_URL: dbUrl,
@@ -114,11 +115,10 @@ async function main(): Promise<void> {
     await dropScratchDatabase(adminUrl, DB_NAME);
   }
 
-  const sorted = [...latencies].sort((a, b) => a - b);
-  const p95 = percentile(sorted, 95);
+  const p95 = percentile(latencies, 95);
   console.log(`health under load: ${latencies.length} requests in ${SECONDS} s (${(latencies.length / SECONDS).toFixed(0)}/s asked ${RATE}/s), at most ${maxInFlight} in flight`);
   console.log(`  answers: ${[...statuses].map(([status, n]) => `${status} × ${n}`).join(", ")}`);
-  console.log(`  latency: p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, max ${(sorted.at(-1) ?? NaN).toFixed(1)} ms (target p95 < ${TARGET_P95_MS} ms: ${p95 < TARGET_P95_MS ? "met" : "MISSED"})`);
+  console.log(`  latency: p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, p99 ${percentile(latencies, 99).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (target p95 < ${TARGET_P95_MS} ms: ${p95 < TARGET_P95_MS ? "met" : "MISSED"})`);
   console.log(`  peak Postgres connections by function: ${[...peakConnections].map(([app, n]) => `${app} ${n}`).join(", ") || "none seen"}`);
   console.log(`  tracker during the flood: ${tracker.ok}/${tracker.total} invocations answered 200, ${tracker.priced} tokens priced`);
 }

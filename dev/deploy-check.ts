@@ -5,18 +5,10 @@
  * function, npm package size against the 20 MB limit, boot time and the first request's answer.
  * Exits 1 when any function fails. The same steps run in `npm test` (tests/e2e/deploy-shaped.test.ts).
  */
-import { createServer } from "node:net";
 import { checkDeployUpload, firstRequest, renderReport } from "./lib/deploy-check.ts";
 import { stageDeployUpload, stageIntruders } from "./lib/deploy-stage.ts";
+import { freePort } from "./lib/ports.ts";
 import { readStackSettings } from "./lib/settings.ts";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const settings = readStackSettings();
 const stage = stageDeployUpload();

@@ -8,7 +8,7 @@ import { BUNDLE_LIMIT_BYTES, bootFunction, checkFunction, functionsToDeploy, sta
 import { functionLockPath, functionNames } from "../../dev/lib/function-maps.ts";
 import { repoRoot } from "../../dev/lib/supabase-cli.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 import { redisUrl } from "../helpers/tracker.ts";
 
 let db: TestDatabase;

@@ -5,7 +5,7 @@ import WebSocket from "ws";
 import type { FunctionsServer } from "../../dev/lib/functions-server.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { startTestFunctions } from "../helpers/functions.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 import { insertSimTokens, trackerFixture, type TrackerFixture } from "../helpers/tracker.ts";
 
 // Node 20 has no WebSocket of its own; supabase-js wants one for realtime even when only functions are used.

@@ -1,5 +1,5 @@
 import { startFunctionsServer, type FunctionsServer } from "../../dev/lib/functions-server.ts";
-import { freePort } from "./ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 import { redisUrl } from "./tracker.ts";
 
 export interface TestFunctionsOptions {

@@ -4,7 +4,7 @@ import { createRedis, type Redis, RedisUnreachableError } from "../../supabase/f
 import { sleep } from "../../supabase/functions/_shared/limits/sleep.ts";
 import { captureLogs, credentialsFixture, expectNoSecrets, grants, type CredentialsFixture } from "../helpers/credentials.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 
 // A Redis of this file's own (never the shared one on 6379), without persistence: a restart loses every key.
 let port: number;

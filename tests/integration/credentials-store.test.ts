@@ -4,7 +4,7 @@ import { createRedis, RedisUnreachableError } from "../../supabase/functions/_sh
 import { sleep } from "../../supabase/functions/_shared/limits/sleep.ts";
 import { captureLogs, credentialsFixture, expectNoSecrets, grants, type CredentialsFixture } from "../helpers/credentials.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 
 let db: TestDatabase;
 let fx: CredentialsFixture;

@@ -4,7 +4,7 @@ import { evaluateHealth } from "../../supabase/functions/_shared/health/evaluate
 import { createRedis } from "../../supabase/functions/_shared/limits/redis.ts";
 import { createTestDatabase, insertTokens, type TestDatabase } from "../helpers/database.ts";
 import { checkOf, insertRuns, RELAXED_RESPONSE_TIMES, resetPipeline, testHealthConfig } from "../helpers/health.ts";
-import { freePort } from "../helpers/ports.ts";
+import { freePort } from "../../dev/lib/ports.ts";
 import { redisUrl } from "../helpers/tracker.ts";
 
 let db: TestDatabase;
