@@ -1,13 +1,11 @@
+import { percentile as nearestRank } from "../tracker/measure.ts";
 import type { CpuSamples, MemorySample } from "./config.ts";
 
 export const CPU_LIMIT_MS = 2_000;
 export const CPU_BAR_MS = 200;
 
-/** Nearest-rank percentile. */
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
+/** Nearest-rank percentile (bench/tracker/measure.ts); NaN for no values. */
+export const percentile = (values: number[], p: number): number => nearestRank(values, p) ?? Number.NaN;
 
 const ms = (n: number) => `${n.toFixed(1)} ms`;
 
