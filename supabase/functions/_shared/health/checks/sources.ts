@@ -22,13 +22,14 @@ const flowRow = z.object({
   last_error: z.string().nullable(),
 });
 
-// Sources with a declared floor: successful polls and new calls over their own window.
-const rateRow = z.object({
+// Per enabled feed: failed polls since its last success, and its declared floor against its window.
+const counterRow = z.object({
   name: z.string(),
-  expected_min_calls: z.number(),
+  expected_min_calls: z.number().nullable(),
   expected_window_minutes: z.number(),
   successful_polls: z.number(),
   new_calls: z.number(),
+  errors_since_success: z.number(),
   graded: z.boolean(),
 });
 
@@ -41,7 +42,7 @@ const clip = (text: string | null) => (text ? `; last error: ${redactText(text).
  * (informational) and failed polls since its last successful poll — the drift and outage signals.
  */
 export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
-  const [sources, flowRows, rateRows, sinceRows] = await Promise.all([
+  const [sources, flowRows, counterRows] = await Promise.all([
     ctx.sql`
       select s.name, s.poll_interval_seconds, s.last_success_at, s.last_error,
              extract(epoch from now() - coalesce(s.last_success_at, s.created_at))::float8 as age_seconds
@@ -49,27 +50,25 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
       where s.enabled and s.kind <> 'manual'
       order by s.name`.then((rows) => z.array(sourceRow).parse(rows)),
     ctx.sql<{ flow: unknown }[]>`select peakwatch.health_source_flow() as flow`,
-    // At most expected_window_minutes (≤ 1,440) counter rows per source with a floor, by primary key.
+    // One pass over each source's counter rows (by primary key, at most its window or the last hour):
+    // failed polls since its last successful poll (an outage it has recovered from is history, not an
+    // alarm) and, for sources that declare a floor, successful polls and new calls over their window.
     ctx.sql`
       select s.name, s.expected_min_calls, s.expected_window_minutes,
-             coalesce(sum(c.polls - c.errors), 0)::int as successful_polls, coalesce(sum(c.new_calls), 0)::int as new_calls,
+             coalesce(sum(c.polls - c.errors) filter (where c.minute > now() - make_interval(mins => s.expected_window_minutes)), 0)::int as successful_polls,
+             coalesce(sum(c.new_calls) filter (where c.minute > now() - make_interval(mins => s.expected_window_minutes)), 0)::int as new_calls,
+             coalesce(sum(c.errors) filter (where c.minute > now() - interval '1 hour'
+               and c.minute >= date_trunc('minute', coalesce(s.last_success_at, '-infinity'::timestamptz))), 0)::int as errors_since_success,
              s.created_at < now() - make_interval(mins => s.expected_window_minutes) as graded
       from peakwatch.sources s
-      left join peakwatch.source_counters c on c.source_id = s.id and c.minute > now() - make_interval(mins => s.expected_window_minutes)
-      where s.enabled and s.kind <> 'manual' and s.expected_min_calls is not null
-      group by s.id
-      order by s.name`.then((rows) => z.array(rateRow).parse(rows)),
-    // Failed polls of the last hour from the minute of the source's last successful poll on: an
-    // outage the source has recovered from is history, not an alarm (at most 60 rows per source).
-    ctx.sql`
-      select s.name, coalesce(sum(c.errors), 0)::int as errors
-      from peakwatch.sources s
-      left join peakwatch.source_counters c on c.source_id = s.id and c.minute > now() - interval '1 hour'
-        and c.minute >= date_trunc('minute', coalesce(s.last_success_at, '-infinity'::timestamptz))
+      left join peakwatch.source_counters c
+        on c.source_id = s.id and c.minute > now() - make_interval(mins => greatest(s.expected_window_minutes, 60))
       where s.enabled and s.kind <> 'manual'
-      group by s.id`.then((rows) => new Map(z.array(z.object({ name: z.string(), errors: z.number() })).parse(rows).map((r) => [r.name, r.errors]))),
+      group by s.id
+      order by s.name`.then((rows) => z.array(counterRow).parse(rows)),
   ]);
   const flow = flowRows[0]?.flow ?? null;
+  const errorsSinceSuccess = new Map(counterRows.map((r) => [r.name, r.errors_since_success]));
   const notes: string[] = [];
   if (sources.length === 0) notes.push("no feed source is enabled: source checks have nothing to read");
   const checks: HealthCheck[] = sources.map((s) =>
@@ -95,14 +94,15 @@ export async function sourceChecks(ctx: CheckContext): Promise<AreaResult> {
         reading(
           ctx,
           "sources:pollErrors",
-          sinceRows.get(f.name) ?? 0,
-          `${sinceRows.get(f.name) ?? 0} failed polls since the last successful one (${f.errors_last_hour} in the last hour); ${inputs}${clip(f.last_error)}`,
+          errorsSinceSuccess.get(f.name) ?? 0,
+          `${errorsSinceSuccess.get(f.name) ?? 0} failed polls since the last successful one (${f.errors_last_hour} in the last hour); ${inputs}${clip(f.last_error)}`,
           { componentId: f.name },
         ),
       );
     }
   }
-  for (const r of rateRows) {
+  for (const r of counterRows) {
+    if (r.expected_min_calls === null) continue;
     const window = `${r.expected_window_minutes} min`;
     const silent = r.graded && r.successful_polls > 0 && r.new_calls < r.expected_min_calls;
     checks.push(
