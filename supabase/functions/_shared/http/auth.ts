@@ -26,17 +26,18 @@ const usable = (key: string | undefined): key is string => typeof key === "strin
  * PEAKWATCH_ACCEPT_LEGACY_SERVICE_ROLE_KEY = true | false | auto (default: accepted only while the
  * project has no new secret keys).
  */
-export function acceptsLegacyKey(read: Read): boolean {
+export function acceptsLegacyKey(read: Read, secrets: readonly string[] = secretKeys(read)): boolean {
   const setting = (read("PEAKWATCH_ACCEPT_LEGACY_SERVICE_ROLE_KEY") ?? "auto").trim().toLowerCase();
   if (setting === "true") return true;
   if (setting === "false") return false;
-  return secretKeys(read).filter(usable).length === 0;
+  return !secrets.some(usable);
 }
 
 /** Keys a caller may present: the new secret keys, a dedicated function secret, and the legacy key if accepted. */
 export function acceptedKeys(read: Read): string[] {
-  const keys = [...secretKeys(read), read("PEAKWATCH_FUNCTION_SECRET")];
-  if (acceptsLegacyKey(read)) keys.push(read("SUPABASE_SERVICE_ROLE_KEY"));
+  const secrets = secretKeys(read);
+  const keys = [...secrets, read("PEAKWATCH_FUNCTION_SECRET")];
+  if (acceptsLegacyKey(read, secrets)) keys.push(read("SUPABASE_SERVICE_ROLE_KEY"));
   return keys.filter(usable);
 }
 
