@@ -103,4 +103,17 @@ describe("housekeeping", () => {
     const [left] = await db.sql<{ n: number }[]>`select count(*)::int as n from peakwatch.runs`;
     expect(left!.n).toBe(2);
   });
+
+  it("prunes alert messages sent or given up on more than a week ago, keeps open and recent ones", async () => {
+    await db.sql`
+      insert into peakwatch.alert_outbox (kind, notification, status, created_at) values
+        ('health', '{}', 'sent', now() - interval '8 days'),
+        ('health', '{}', 'failed', now() - interval '8 days'),
+        ('health', '{}', 'pending', now() - interval '8 days'),
+        ('health', '{}', 'sent', now() - interval '1 day')`;
+    const [pruned] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
+    expect(pruned!.result).toMatchObject({ alert_outbox: 2 });
+    const left = await db.sql<{ status: string }[]>`select status from peakwatch.alert_outbox order by id`;
+    expect(left.map((r) => r.status)).toEqual(["pending", "sent"]);
+  });
 });

@@ -9,7 +9,8 @@ import type { Notification } from "./message.ts";
  * alert state) and commits; `drainOutbox` sends afterwards, outside any transaction, and marks each
  * message. A sender that dies between sending and marking leaves the row `sending`: after
  * `staleSendingSeconds` it is claimed again and sent once more to the channels not marked delivered
- * — at most once more per crash, and `attempts` records it.
+ * — at most once more per crash, and `attempts` records it. Sent and failed rows are pruned after a
+ * week by peakwatch.housekeeping, with the other retention.
  */
 export async function enqueueNotification(tx: Query, notification: Notification): Promise<void> {
   await tx`insert into peakwatch.alert_outbox (kind, notification) values (${notification.kind}, ${tx.json(notification as never)})`;
@@ -71,11 +72,5 @@ export async function drainOutbox(sql: Sql, channels: readonly Channel[], settin
           last_error = ${errors.length > 0 ? errors.join("; ").slice(0, 1000) : null}
       where id = ${row.id}`;
   }
-  // Kept a week for the record, then pruned in small bites.
-  await sql`
-    delete from peakwatch.alert_outbox where id in (
-      select id from peakwatch.alert_outbox
-      where status in ('sent', 'failed') and created_at < now() - interval '7 days'
-      order by created_at limit 1000)`;
   return result;
 }
