@@ -111,17 +111,116 @@ export type Database = {
           },
         ];
       };
+      "call_verifications": {
+        Row: {
+          "attempts": number;
+          "call_id": number;
+          "called_at": string;
+          "correction_pct": number | null;
+          "created_at": string;
+          "due_at": string;
+          "last_error": string | null;
+          "lease_owner": string | null;
+          "lease_until": string | null;
+          "reads": number;
+          "sampled_ath_usd": number | null;
+          "token_id": number;
+          "tradeable_at": string | null;
+          "tradeable_resolution": string | null;
+          "tradeable_usd": number | null;
+          "verified_at": string | null;
+          "verified_through": string | null;
+          "wick_at": string | null;
+          "wick_resolution": string | null;
+          "wick_usd": number | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "call_id": number;
+          "called_at": string;
+          "correction_pct"?: number | null;
+          "created_at"?: string;
+          "due_at"?: string;
+          "last_error"?: string | null;
+          "lease_owner"?: string | null;
+          "lease_until"?: string | null;
+          "reads"?: number;
+          "sampled_ath_usd"?: number | null;
+          "token_id": number;
+          "tradeable_at"?: string | null;
+          "tradeable_resolution"?: string | null;
+          "tradeable_usd"?: number | null;
+          "verified_at"?: string | null;
+          "verified_through"?: string | null;
+          "wick_at"?: string | null;
+          "wick_resolution"?: string | null;
+          "wick_usd"?: number | null;
+        };
+        Update: {
+          "attempts"?: number;
+          "call_id"?: number;
+          "called_at"?: string;
+          "correction_pct"?: number | null;
+          "created_at"?: string;
+          "due_at"?: string;
+          "last_error"?: string | null;
+          "lease_owner"?: string | null;
+          "lease_until"?: string | null;
+          "reads"?: number;
+          "sampled_ath_usd"?: number | null;
+          "token_id"?: number;
+          "tradeable_at"?: string | null;
+          "tradeable_resolution"?: string | null;
+          "tradeable_usd"?: number | null;
+          "verified_at"?: string | null;
+          "verified_through"?: string | null;
+          "wick_at"?: string | null;
+          "wick_resolution"?: string | null;
+          "wick_usd"?: number | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "call_verifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
+            referencedRelation: "call_performance";
+            referencedColumns: ["call_id"];
+          },
+          {
+            foreignKeyName: "call_verifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
+            referencedRelation: "calls";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "call_verifications_token_id_fkey";
+            columns: ["token_id"];
+            isOneToOne: false;
+            referencedRelation: "tokens";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "calls": {
         Row: {
           "ath_at": string | null;
           "ath_market_cap_usd": number | null;
           "ath_price_usd": number | null;
+          "ath_resolution": string | null;
+          "ath_source": string;
+          "ath_tradeable_at": string | null;
+          "ath_tradeable_price_usd": number | null;
+          "ath_tradeable_resolution": string | null;
+          "ath_verified_at": string | null;
           "called_at": string;
           "created_at": string;
           "entry_approximate": boolean | null;
           "entry_market_cap_usd": number | null;
           "entry_observed_at": string | null;
           "entry_price_usd": number | null;
+          "entry_source": string | null;
           "external_id": string;
           "group_name": string | null;
           "id": number;
@@ -134,12 +233,19 @@ export type Database = {
           "ath_at"?: string | null;
           "ath_market_cap_usd"?: number | null;
           "ath_price_usd"?: number | null;
+          "ath_resolution"?: string | null;
+          "ath_source"?: string;
+          "ath_tradeable_at"?: string | null;
+          "ath_tradeable_price_usd"?: number | null;
+          "ath_tradeable_resolution"?: string | null;
+          "ath_verified_at"?: string | null;
           "called_at": string;
           "created_at"?: string;
           "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
           "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
+          "entry_source"?: string | null;
           "external_id": string;
           "group_name"?: string | null;
           "id"?: never;
@@ -151,12 +257,19 @@ export type Database = {
           "ath_at"?: string | null;
           "ath_market_cap_usd"?: number | null;
           "ath_price_usd"?: number | null;
+          "ath_resolution"?: string | null;
+          "ath_source"?: string;
+          "ath_tradeable_at"?: string | null;
+          "ath_tradeable_price_usd"?: number | null;
+          "ath_tradeable_resolution"?: string | null;
+          "ath_verified_at"?: string | null;
           "called_at"?: string;
           "created_at"?: string;
           "entry_approximate"?: boolean | null;
           "entry_market_cap_usd"?: number | null;
           "entry_observed_at"?: string | null;
           "entry_price_usd"?: number | null;
+          "entry_source"?: string | null;
           "external_id"?: string;
           "group_name"?: string | null;
           "id"?: never;
@@ -565,6 +678,39 @@ export type Database = {
         };
         Relationships: [];
       };
+      "token_pools": {
+        Row: {
+          "dex_id": string | null;
+          "first_seen_at": string;
+          "migrated_at": string | null;
+          "pool_address": string;
+          "token_id": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "dex_id"?: string | null;
+          "first_seen_at"?: string;
+          "migrated_at"?: string | null;
+          "pool_address": string;
+          "token_id": number;
+        };
+        Update: {
+          "dex_id"?: string | null;
+          "first_seen_at"?: string;
+          "migrated_at"?: string | null;
+          "pool_address"?: string;
+          "token_id"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "token_pools_token_id_fkey";
+            columns: ["token_id"];
+            isOneToOne: false;
+            referencedRelation: "tokens";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       "tokens": {
         Row: {
           "address": string;
@@ -781,6 +927,30 @@ export type Database = {
           "token_id": number;
         }[];
       };
+      "claim_call_verifications": {
+        Args: {
+          "p_lease_seconds": number;
+          "p_limit": number;
+          "p_owner": string;
+          "p_young": boolean;
+        };
+        Returns: {
+          "call_id": number;
+          "called_at": string;
+          "chain": string;
+          "entry_approximate": boolean;
+          "entry_price_usd": number;
+          "entry_source": string;
+          "pools": (string)[];
+          "token_address": string;
+          "token_id": number;
+          "tradeable_at": string;
+          "tradeable_usd": number;
+          "verified_through": string;
+          "wick_at": string;
+          "wick_usd": number;
+        }[];
+      };
       "claim_sources": {
         Args: { "p_lease": string; "p_limit": number; "p_name"?: string };
         Returns: {
@@ -798,6 +968,10 @@ export type Database = {
       };
       "complete": {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
+        Returns: number;
+      };
+      "complete_call_verifications": {
+        Args: { "p_owner": string; "p_verdicts": Json };
         Returns: number;
       };
       "enqueue": {
@@ -840,6 +1014,15 @@ export type Database = {
           "kind": string;
           "token_id": number;
         }[];
+      };
+      "fail_call_verifications": {
+        Args: {
+          "p_call_ids": (number)[];
+          "p_error": string;
+          "p_owner": string;
+          "p_retry_at": string;
+        };
+        Returns: number;
       };
       "finish_poll": {
         Args: {
@@ -1026,6 +1209,7 @@ export type Database = {
         }[];
       };
       "secret": { Args: { "p_name": string }; Returns: string };
+      "young_call_age": { Args: Record<PropertyKey, never>; Returns: string };
     };
     Enums: {
       [_ in never]: never;
