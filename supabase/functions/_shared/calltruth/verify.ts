@@ -1,0 +1,165 @@
+import type { Sql } from "../db/client.ts";
+import type { CandleProvider } from "../candles/provider.ts";
+import type { Timeframe } from "../candles/timeframes.ts";
+import { toGeckoNetwork } from "../providers/geckoterminal.ts";
+import { BarReadFailed, BudgetSpent, poolBarSource } from "./bar-sources.ts";
+import { entryAtCall } from "./entry.ts";
+import { findPeaks, type Peak } from "./peaks.ts";
+import { type ClaimedVerification, claimVerifications } from "./sql/claim-verifications.ts";
+import { completeVerifications, type VerificationVerdict } from "./sql/complete-verifications.ts";
+import { failVerifications } from "./sql/fail-verifications.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+/** GeckoTerminal serves day 1, hour 1 and minute 1: the tiers a peak is narrowed through. */
+export const PEAK_TIERS: Timeframe[] = ["1d", "1h", "1m"];
+
+export interface VerifyOptions {
+  owner: string;
+  /** Calls claimed per pass. */
+  batch: number;
+  leaseSeconds: number;
+  entryToleranceMs: number;
+  /** A young call is verified again this often (it must show a missed wick within 15 minutes). */
+  youngEveryMs: number;
+  /** Stop claiming when this instant passes (the invocation's time budget). */
+  deadline: number;
+}
+
+export const DEFAULT_VERIFY: Omit<VerifyOptions, "owner" | "deadline"> = {
+  batch: 50,
+  leaseSeconds: 120,
+  entryToleranceMs: 5 * MINUTE,
+  youngEveryMs: 10 * MINUTE,
+};
+
+export interface VerifyDeps {
+  sql: Sql;
+  provider: CandleProvider;
+  /** One request from the shared GeckoTerminal budget: young calls ask at verification priority, the backlog lower. */
+  gate: (young: boolean) => Promise<boolean>;
+  now: () => Date;
+  signal: AbortSignal;
+}
+
+export interface VerifyCounts {
+  verified: number;
+  failed: number;
+  deferred: number;
+  providerReads: number;
+  storeReads: number;
+  errors: Record<string, number>;
+}
+
+/** One verification run: young calls first, then the backlog, each within its budget. */
+export async function verifyCalls(deps: VerifyDeps, options: VerifyOptions): Promise<VerifyCounts> {
+  const counts: VerifyCounts = { verified: 0, failed: 0, deferred: 0, providerReads: 0, storeReads: 0, errors: {} };
+  for (const young of [true, false]) {
+    while (Date.now() < options.deadline && !deps.signal.aborted) {
+      const claimed = await claimVerifications(deps.sql, { owner: options.owner, limit: options.batch, leaseSeconds: options.leaseSeconds, young });
+      if (claimed.length === 0) break;
+      const spent = await verifyBatch(deps, options, claimed, young, counts);
+      if (spent) break;
+    }
+  }
+  return counts;
+}
+
+/** Returns true when the budget ran out (the rest of the batch is put back as due). */
+async function verifyBatch(deps: VerifyDeps, options: VerifyOptions, claimed: ClaimedVerification[], young: boolean, counts: VerifyCounts): Promise<boolean> {
+  const byToken = new Map<number, ClaimedVerification[]>();
+  for (const row of claimed) byToken.set(row.token_id, [...(byToken.get(row.token_id) ?? []), row]);
+  const verdicts: VerificationVerdict[] = [];
+  let spent = false;
+  for (const rows of byToken.values()) {
+    if (spent || Date.now() >= options.deadline) {
+      await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), "deferred: budget or time spent", deps.now());
+      counts.deferred += rows.length;
+      continue;
+    }
+    try {
+      verdicts.push(...(await verifyToken(deps, options, rows, young, counts)));
+    } catch (error) {
+      if (error instanceof BudgetSpent) {
+        spent = true;
+        await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), "deferred: budget spent", deps.now());
+        counts.deferred += rows.length;
+        continue;
+      }
+      const kind = error instanceof BarReadFailed ? error.kind : "verify_error";
+      counts.errors[kind] = (counts.errors[kind] ?? 0) + rows.length;
+      counts.failed += rows.length;
+      const retry = new Date(deps.now().getTime() + Math.min(HOUR, 2 ** Math.min(rows[0]!.attempts ?? 0, 6) * MINUTE));
+      await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), `${kind}: ${(error as Error).message}`.slice(0, 300), retry);
+    }
+  }
+  counts.verified += await completeVerifications(deps.sql, options.owner, verdicts);
+  return spent;
+}
+
+async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: ClaimedVerification[], young: boolean, counts: VerifyCounts): Promise<VerificationVerdict[]> {
+  const first = rows[0]!;
+  const network = toGeckoNetwork(first.chain);
+  const now = deps.now();
+  const through = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
+  if (!network || first.pools.length === 0) {
+    return rows.map((row) => emptyVerdict(row, null, nextDue(row, now, options)));
+  }
+  const sources = first.pools.map((pool) =>
+    poolBarSource({ network, pool, token: first.token_address }, { sql: deps.sql, provider: deps.provider, gate: () => deps.gate(young), signal: deps.signal, counters: counts }),
+  );
+  const verdicts: VerificationVerdict[] = [];
+  for (const row of rows) {
+    const readsBefore = counts.providerReads;
+    const calledAt = new Date(row.called_at);
+    const from = row.verified_through ? new Date(row.verified_through) : new Date(Math.ceil(calledAt.getTime() / MINUTE) * MINUTE);
+    let wick: Peak | null = null;
+    let tradeable: Peak | null = null;
+    if (from < through) {
+      for (const source of sources) {
+        const peaks = await findPeaks(source, PEAK_TIERS, from, through);
+        if (!peaks) continue;
+        if (!wick || peaks.wick.priceUsd > wick.priceUsd) wick = peaks.wick;
+        if (!tradeable || peaks.tradeable.priceUsd > tradeable.priceUsd) tradeable = peaks.tradeable;
+      }
+    }
+    let entry = null;
+    if (row.entry_source !== "caller" && (row.entry_price_usd === null || row.entry_source !== "candles" || row.entry_approximate)) {
+      const window = [new Date(calledAt.getTime() - options.entryToleranceMs - MINUTE), calledAt] as const;
+      for (const source of sources) {
+        const found = entryAtCall(await source("1m", window[0], window[1]), calledAt, options.entryToleranceMs);
+        if (found && (!entry || found.observedAt > entry.observedAt)) entry = found;
+      }
+    }
+    verdicts.push({
+      ...emptyVerdict(row, from < through ? through : null, nextDue(row, now, options)),
+      wick_usd: wick?.priceUsd ?? null,
+      wick_at: wick?.at.toISOString() ?? null,
+      wick_resolution: wick?.resolution ?? null,
+      tradeable_usd: tradeable?.priceUsd ?? null,
+      tradeable_at: tradeable?.at.toISOString() ?? null,
+      tradeable_resolution: tradeable?.resolution ?? null,
+      entry_usd: entry?.priceUsd ?? null,
+      entry_observed_at: entry?.observedAt.toISOString() ?? null,
+      entry_approximate: entry?.approximate ?? null,
+      reads: counts.providerReads - readsBefore,
+    });
+  }
+  return verdicts;
+}
+
+function emptyVerdict(row: ClaimedVerification, through: Date | null, nextDueAt: Date): VerificationVerdict {
+  return {
+    call_id: row.call_id, verified_through: through?.toISOString() ?? null, wick_usd: null, wick_at: null, wick_resolution: null,
+    tradeable_usd: null, tradeable_at: null, tradeable_resolution: null, entry_usd: null, entry_observed_at: null,
+    entry_approximate: null, reads: 0, next_due_at: nextDueAt.toISOString(),
+  };
+}
+
+/** Young calls every few minutes, then hourly in the first week, then daily. */
+function nextDue(row: ClaimedVerification, now: Date, options: VerifyOptions): Date {
+  const age = now.getTime() - new Date(row.called_at).getTime();
+  const every = age < 24 * HOUR ? options.youngEveryMs : age < 7 * 24 * HOUR ? HOUR : 24 * HOUR;
+  return new Date(now.getTime() + every);
+}
+
