@@ -188,12 +188,13 @@ create trigger calls_peak_due after update on peakwatch.calls
 
 -- claim: young calls first (a call under 24 h is re-verified every few minutes), then the backlog
 -- of older calls in due order. A claim moves due_at past the lease, so a crash loses nothing.
-create or replace function peakwatch.claim_call_verifications(p_owner text, p_limit integer, p_lease_seconds integer, p_young boolean)
+drop function if exists peakwatch.claim_call_verifications(text, integer, integer, boolean);
+create function peakwatch.claim_call_verifications(p_owner text, p_limit integer, p_lease_seconds integer, p_young boolean)
 returns table (
   call_id bigint, token_id bigint, chain text, token_address text, called_at timestamptz,
   verified_through timestamptz, wick_usd numeric, wick_at timestamptz, tradeable_usd numeric, tradeable_at timestamptz,
   entry_price_usd numeric, entry_source text, entry_approximate boolean,
-  pools text[]
+  pools text[], attempts integer
 )
 language plpgsql
 set search_path = ''
@@ -228,7 +229,8 @@ begin
          c.verified_through, c.wick_usd, c.wick_at, c.tradeable_usd, c.tradeable_at,
          k.entry_price_usd, k.entry_source, k.entry_approximate,
          coalesce((select array_agg(p.pool_address order by p.first_seen_at) from peakwatch.token_pools p where p.token_id = c.token_id),
-                  case when t.pair_address is not null then array[t.pair_address] else '{}'::text[] end)
+                  case when t.pair_address is not null then array[t.pair_address] else '{}'::text[] end),
+         c.attempts
   from claimed c
   join peakwatch.tokens t on t.id = c.token_id
   join peakwatch.calls k on k.id = c.call_id

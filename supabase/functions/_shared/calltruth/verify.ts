@@ -89,7 +89,7 @@ async function verifyBatch(deps: VerifyDeps, options: VerifyOptions, claimed: Cl
       const kind = error instanceof BarReadFailed ? error.kind : "verify_error";
       counts.errors[kind] = (counts.errors[kind] ?? 0) + rows.length;
       counts.failed += rows.length;
-      const retry = new Date(deps.now().getTime() + Math.min(HOUR, 2 ** Math.min(rows[0]!.attempts ?? 0, 6) * MINUTE));
+      const retry = new Date(deps.now().getTime() + Math.min(HOUR, 2 ** Math.min(rows[0]!.attempts, 6) * MINUTE));
       await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), `${kind}: ${(error as Error).message}`.slice(0, 300), retry);
     }
   }

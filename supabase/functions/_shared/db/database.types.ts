@@ -935,6 +935,7 @@ export type Database = {
           "p_young": boolean;
         };
         Returns: {
+          "attempts": number;
           "call_id": number;
           "called_at": string;
           "chain": string;
