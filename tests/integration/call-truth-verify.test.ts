@@ -138,3 +138,33 @@ describe("verifyCalls", () => {
     expect(row).toEqual({ attempts: 1, due_later: true });
   });
 });
+
+describe("call_outcomes", () => {
+  it("gives the best multiple per horizon, time to ATH and the drawdown before it from stored candles", async () => {
+    const { upsertCandles } = await import("../../supabase/functions/_shared/candles/sql/upsert.ts");
+    const calledAt = new Date(Math.floor(Date.now() / 300_000) * 300_000 - 10 * 3_600_000);
+    await ingestCalls(db.sql, { sourceId: source, calls: [callAt(calledAt, { entry_price_usd: 1 })] } as never);
+    const [call] = await db.sql<{ id: number; token_id: number }[]>`select id, token_id from peakwatch.calls`;
+    await db.sql`insert into peakwatch.token_pools (token_id, pool_address) values (${call!.token_id}, 'PoolO')`;
+    const [instrument] = await db.sql<{ id: number }[]>`
+      insert into peakwatch.instruments (provider, network, symbol, token_side, token_id)
+      values ('geckoterminal', 'solana', 'PoolO', 'base', ${call!.token_id}) returning id`;
+    const [stream] = await db.sql<{ id: number }[]>`
+      insert into peakwatch.candle_streams (instrument_id, timeframe) values (${instrument!.id}, '5m') returning id`;
+    const bar = (minutesAfter: number, open: number, high: number, low: number, close: number): Bar => ({
+      bucket: new Date(calledAt.getTime() + minutesAfter * MINUTE), open, high, low, close, volume: 1, synthetic: false,
+    });
+    await upsertCandles(db.sql, stream!.id, [
+      bar(-5, 50, 50, 50, 50), // before the call: never an outcome
+      bar(0, 1, 1.2, 0.9, 1.1),
+      bar(30, 1.1, 1.5, 0.6, 1.4),
+      bar(120, 1.4, 4, 1.3, 3),
+      bar(480, 3, 3.2, 2, 2.5),
+    ], "test");
+    const [outcome] = await db.sql<Record<string, unknown>[]>`
+      select resolution, max_multiple_1h::float8 as m1, max_multiple_6h::float8 as m6, max_multiple_24h::float8 as m24,
+             max_wick_multiple_7d::float8 as w7, extract(epoch from time_to_ath)::int as tta, max_drawdown_before_ath::float8 as dd
+      from peakwatch.call_outcomes where call_id = ${call!.id}`;
+    expect(outcome).toEqual({ resolution: "5m", m1: 1.4, m6: 3, m24: 3, w7: 4, tta: 120 * 60, dd: 0.6 - 1 });
+  });
+});

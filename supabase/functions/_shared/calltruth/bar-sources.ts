@@ -25,6 +25,7 @@ export interface PoolRef {
   pool: string;
   /** The token whose price we want, whichever side of the pool it is on. */
   token: string;
+  tokenId: number;
 }
 
 const PAGE = 1000;
@@ -67,6 +68,7 @@ async function fromStore(sql: Sql, ref: PoolRef, timeframe: Timeframe, from: Dat
     from peakwatch.instruments i
     cross join lateral peakwatch.candles(i.id, ${timeframe}, ${from.toISOString()}::timestamptz, ${to.toISOString()}::timestamptz) c
     where i.provider = 'geckoterminal' and i.network = ${ref.network} and i.symbol = ${ref.pool}
+      and (i.token_id = ${ref.tokenId} or i.token_side = ${ref.token})
     order by c.bucket`;
   if (rows.length < expected) return null;
   return rows.map((row) => ({ ...row, bucket: new Date(row.bucket) }));

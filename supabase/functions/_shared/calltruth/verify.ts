@@ -106,7 +106,7 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
     return rows.map((row) => emptyVerdict(row, null, nextDue(row, now, options)));
   }
   const sources = first.pools.map((pool) =>
-    poolBarSource({ network, pool, token: first.token_address }, { sql: deps.sql, provider: deps.provider, gate: () => deps.gate(young), signal: deps.signal, counters: counts }),
+    poolBarSource({ network, pool, token: first.token_address, tokenId: first.token_id }, { sql: deps.sql, provider: deps.provider, gate: () => deps.gate(young), signal: deps.signal, counters: counts }),
   );
   const verdicts: VerificationVerdict[] = [];
   for (const row of rows) {

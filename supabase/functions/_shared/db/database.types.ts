@@ -99,6 +99,13 @@ export type Database = {
             foreignKeyName: "ath_notifications_call_id_fkey";
             columns: ["call_id"];
             isOneToOne: true;
+            referencedRelation: "call_outcomes";
+            referencedColumns: ["call_id"];
+          },
+          {
+            foreignKeyName: "ath_notifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
             referencedRelation: "call_performance";
             referencedColumns: ["call_id"];
           },
@@ -180,6 +187,13 @@ export type Database = {
           "wick_usd"?: number | null;
         };
         Relationships: [
+          {
+            foreignKeyName: "call_verifications_call_id_fkey";
+            columns: ["call_id"];
+            isOneToOne: true;
+            referencedRelation: "call_outcomes";
+            referencedColumns: ["call_id"];
+          },
           {
             foreignKeyName: "call_verifications_call_id_fkey";
             columns: ["call_id"];
@@ -1043,6 +1057,26 @@ export type Database = {
       };
     };
     Views: {
+      "call_outcomes": {
+        Row: {
+          "ath_bucket": string | null;
+          "bars": number | null;
+          "call_id": number;
+          "called_at": string;
+          "entry_price_usd": number | null;
+          "max_drawdown_before_ath": number | null;
+          "max_multiple_1h": number | null;
+          "max_multiple_24h": number | null;
+          "max_multiple_48h": number | null;
+          "max_multiple_6h": number | null;
+          "max_multiple_7d": number | null;
+          "max_wick_multiple_7d": number | null;
+          "resolution": string;
+          "time_to_ath": string | null;
+        };
+        ComputedFields: never;
+        Relationships: [];
+      };
       "call_performance": {
         Row: {
           "address": string;
