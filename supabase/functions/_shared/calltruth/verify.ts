@@ -11,8 +11,13 @@ import { failVerifications } from "./sql/fail-verifications.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
-/** GeckoTerminal serves day 1, hour 1 and minute 1: the tiers a peak is narrowed through. */
-export const PEAK_TIERS: Timeframe[] = ["1d", "1h", "1m"];
+/**
+ * The tiers a peak is narrowed through (GeckoTerminal serves day 1, hour 1, minute 5 and 1). The
+ * candle store keeps 5m, 1h and 1d for called tokens' pools, so in steady state only a 5-minute bar
+ * that beats the tradeable high costs a provider request.
+ */
+export const PEAK_TIERS: Timeframe[] = ["1d", "1h", "5m", "1m"];
+const STEP = 5 * MINUTE;
 
 export interface VerifyOptions {
   owner: string;
@@ -30,7 +35,7 @@ export const DEFAULT_VERIFY: Omit<VerifyOptions, "owner" | "deadline"> = {
   batch: 50,
   leaseSeconds: 120,
   entryToleranceMs: 5 * MINUTE,
-  youngEveryMs: 10 * MINUTE,
+  youngEveryMs: 5 * MINUTE,
 };
 
 export interface VerifyDeps {
@@ -101,7 +106,11 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
   const first = rows[0]!;
   const network = toGeckoNetwork(first.chain);
   const now = deps.now();
-  const through = new Date(Math.floor(now.getTime() / MINUTE) * MINUTE);
+  // Read up to the end of the forming 5-minute bar; the next verification starts again at its start,
+  // so an incremental window is whole 5-minute bars (re-reading a bar is harmless: figures only merge).
+  const forming = Math.floor(now.getTime() / STEP) * STEP;
+  const through = new Date(forming);
+  const end = new Date(forming + STEP);
   if (!network || first.pools.length === 0) {
     return rows.map((row) => emptyVerdict(row, null, nextDue(row, now, options)));
   }
@@ -115,9 +124,9 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
     const from = row.verified_through ? new Date(row.verified_through) : new Date(Math.ceil(calledAt.getTime() / MINUTE) * MINUTE);
     let wick: Peak | null = null;
     let tradeable: Peak | null = null;
-    if (from < through) {
+    if (from < end) {
       for (const source of sources) {
-        const peaks = await findPeaks(source, PEAK_TIERS, from, through);
+        const peaks = await findPeaks(source, PEAK_TIERS, from, end);
         if (!peaks) continue;
         if (!wick || peaks.wick.priceUsd > wick.priceUsd) wick = peaks.wick;
         if (!tradeable || peaks.tradeable.priceUsd > tradeable.priceUsd) tradeable = peaks.tradeable;
@@ -132,7 +141,7 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
       }
     }
     verdicts.push({
-      ...emptyVerdict(row, from < through ? through : null, nextDue(row, now, options)),
+      ...emptyVerdict(row, from < through ? through : row.verified_through ? new Date(row.verified_through) : null, nextDue(row, now, options)),
       wick_usd: wick?.priceUsd ?? null,
       wick_at: wick?.at.toISOString() ?? null,
       wick_resolution: wick?.resolution ?? null,
