@@ -46,7 +46,7 @@ create table if not exists peakwatch.call_verifications (
   verified_at timestamptz,
   created_at timestamptz not null default now()
 );
-create index if not exists call_verifications_due_idx on peakwatch.call_verifications (due_at) where lease_until is null or lease_until < due_at;
+create index if not exists call_verifications_due_idx on peakwatch.call_verifications (due_at);
 create index if not exists call_verifications_called_idx on peakwatch.call_verifications (called_at);
 create index if not exists call_verifications_verified_idx on peakwatch.call_verifications (verified_at) where verified_at is not null;
 alter table peakwatch.call_verifications enable row level security;

@@ -6,6 +6,7 @@ import { deployChecks } from "./checks/deploy.ts";
 import { cronChecks } from "./checks/cron.ts";
 import { freshnessChecks } from "./checks/freshness.ts";
 import { invocationChecks } from "./checks/invocations.ts";
+import { callTruthChecks } from "./checks/call-truth.ts";
 import { pipelineChecks } from "./checks/pipeline.ts";
 import { providerYieldChecks } from "./checks/provider-yield.ts";
 import { providerChecks } from "./checks/providers.ts";
@@ -31,6 +32,7 @@ const DATABASE_AREAS: readonly Area[] = [
   ["queue", queueChecks],
   ["tokens", freshnessChecks],
   ["pipeline", pipelineChecks],
+  ["calltruth", callTruthChecks],
   ["providers", providerYieldChecks],
   ["sources", sourceChecks],
   ["invocations", invocationChecks],

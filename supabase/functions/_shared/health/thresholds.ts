@@ -53,6 +53,10 @@ export const CHECKS = {
   /** Requests whose outcome was never collected: pg_net or the collector job is not working. */
   "invocations:unresolved": spec("requests", "above", 1, 30),
   "calls:copycatTickers": spec("tickers", "above", 1, null),
+  /** Share of the last day's candle verifications that moved a call's ATH by more than 1 %: information. */
+  "calls:athCorrected": spec("percent", "above", null, null),
+  /** Seconds the oldest young call's verification is overdue; the promise is a missed wick within 15 minutes. */
+  "calls:verificationLag": spec("s", "above", 900, 3_600),
   "credentials:secondsToExpiry": spec("s", "below", 600, 60),
   "cron:failedRuns": spec("runs", "above", 1, 10, "system"),
   "cron:inactiveJobs": spec("jobs", "above", 1, null, "system"),
@@ -73,7 +77,7 @@ export type CheckName = keyof typeof CHECKS;
  * uptime checker at warn for an hour. Every other reading changes the status as soon as it is
  * graded, at the cadence health is evaluated (HEALTH_CACHE_MS).
  */
-export const INFORMATIONAL: ReadonlySet<string> = new Set(["calls:copycatTickers", "sources:rejectedCalls", "deploy:release"]);
+export const INFORMATIONAL: ReadonlySet<string> = new Set(["calls:copycatTickers", "calls:athCorrected", "sources:rejectedCalls", "deploy:release"]);
 
 export const affectsStatus = (name: string): boolean => !INFORMATIONAL.has(name);
 

@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { type AreaResult, type CheckContext, reading } from "../reading.ts";
+
+const row = z.object({
+  verified_24h: z.number(),
+  corrected_24h: z.number(),
+  young_overdue_s: z.number().nullable(),
+  young_due: z.number(),
+  backlog: z.number(),
+});
+
+/**
+ * Candle verification of calls: how many of the last day's verifications moved the ATH by more
+ * than 1 % from what spot samples saw (information), and how late the oldest young call's
+ * verification is (a young call must show a missed wick within 15 minutes).
+ */
+export async function callTruthChecks(ctx: CheckContext): Promise<AreaResult> {
+  const [raw] = await ctx.sql`
+    select
+      (select count(*) from peakwatch.call_verifications v where v.verified_at > now() - interval '24 hours')::int as verified_24h,
+      (select count(*) from peakwatch.call_verifications v
+        where v.verified_at > now() - interval '24 hours' and abs(v.correction_pct) > 1)::int as corrected_24h,
+      (select extract(epoch from now() - min(v.due_at))::float8 from peakwatch.call_verifications v
+        where v.called_at > now() - peakwatch.young_call_age() and v.due_at <= now()) as young_overdue_s,
+      (select count(*) from peakwatch.call_verifications v
+        where v.called_at > now() - peakwatch.young_call_age() and v.due_at <= now())::int as young_due,
+      (select count(*) from (select 1 from peakwatch.call_verifications v
+        where v.called_at <= now() - peakwatch.young_call_age() and v.verified_at is null limit 100000) b)::int as backlog`;
+  const r = row.parse(raw);
+  const share = r.verified_24h === 0 ? null : Math.round((10_000 * r.corrected_24h) / r.verified_24h) / 100;
+  const overdue = r.young_overdue_s === null ? 0 : Math.round(r.young_overdue_s);
+  return {
+    checks: [
+      reading(ctx, "calls:athCorrected", share,
+        r.verified_24h === 0
+          ? "no call verified against candles in the last 24 h"
+          : `${r.corrected_24h} of ${r.verified_24h} calls verified in the last 24 h had their ATH moved more than 1 % by candles`),
+      reading(ctx, "calls:verificationLag", overdue,
+        `${r.young_due} call(s) under 24 h old due for candle verification, the oldest ${overdue} s overdue; ` +
+          `${r.backlog} older call(s) never verified yet (drained in the background)`),
+    ],
+  };
+}
