@@ -18,10 +18,26 @@ export interface Snapshot {
   priceChangeH24Pct: number;
 }
 
-/** The state of every token as a pure function of (seed, token, elapsed time). */
+/**
+ * Injected price events (issue 17). A spike multiplies the price for a while: spot and candles
+ * both see it, so a spike during a tracker outage is a peak only candles can recover. A wick is one
+ * trade in one minute at `factor` × the price: it shows in that minute's OHLCV high and nowhere
+ * else, the wick between two tracker samples.
+ */
+export interface PriceEvent {
+  kind: "spike" | "wick";
+  tokenIndex: number;
+  /** Simulator elapsed time. */
+  fromMs: number;
+  toMs: number;
+  factor: number;
+}
+
+/** The state of every token as a pure function of (seed, token, elapsed time, injected events). */
 export class Market {
   readonly #seed: number;
   readonly #walks = new Map<number, { rng: Rng; cumulative: number[] }>();
+  readonly #events: PriceEvent[] = [];
 
   constructor(seed: number) {
     this.#seed = seed;
@@ -47,7 +63,38 @@ export class Market {
     };
   }
 
+  addEvent(event: PriceEvent): void {
+    this.#events.push(event);
+  }
+
+  events(): readonly PriceEvent[] {
+    return this.#events;
+  }
+
+  /** The highest one-trade wick price of this token inside [fromMs, toMs), or null when none. */
+  wickHigh(token: SimToken, fromMs: number, toMs: number): number | null {
+    let high: number | null = null;
+    for (const event of this.#events) {
+      if (event.kind !== "wick" || event.tokenIndex !== token.index || event.fromMs < fromMs || event.fromMs >= toMs) continue;
+      const price = this.priceAt(token, event.fromMs) * event.factor;
+      if (high === null || price > high) high = price;
+    }
+    return high;
+  }
+
   priceAt(token: SimToken, elapsedMs: number): number {
+    return this.#basePriceAt(token, elapsedMs) * this.#spikeFactor(token, elapsedMs);
+  }
+
+  #spikeFactor(token: SimToken, elapsedMs: number): number {
+    let factor = 1;
+    for (const event of this.#events) {
+      if (event.kind === "spike" && event.tokenIndex === token.index && elapsedMs >= event.fromMs && elapsedMs < event.toMs) factor *= event.factor;
+    }
+    return factor;
+  }
+
+  #basePriceAt(token: SimToken, elapsedMs: number): number {
     const step = Math.floor(Math.max(0, elapsedMs) / STEP_MS);
     let logPrice = Math.log(token.startPriceUsd) + this.#walk(token, step);
     if (token.eventAtMs !== null && elapsedMs >= token.eventAtMs) {

@@ -7,7 +7,7 @@
  * Feed:   GET /feed/calls?since_id=…|since=…&limit=… (a call group's API; see feed.ts)
  * Admin:  POST /__sim/faults {provider, kind, rate?} · GET /__sim/stats · GET|POST /__sim/tokens ·
  *         POST /__sim/clock {advanceMs} · POST /__sim/reset · POST /__sim/feed {token?, everyMs?} ·
- *         POST /__sim/feed/calls {calls: [...]}
+ *         POST /__sim/feed/calls {calls: [...]} · POST /__sim/events {address, kind: spike|wick, atMs?, durationMs?, factor}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -65,6 +65,15 @@ const FEED_CALLS = "/feed/calls";
 
 const addTokensSchema = z.object({ tokens: z.array(tokenSpecSchema).min(1) });
 const clockSchema = z.object({ advanceMs: z.number().min(0) });
+const eventSchema = z.object({
+  address: z.string().min(1),
+  kind: z.enum(["spike", "wick"]),
+  /** Simulator elapsed ms; now when omitted. */
+  atMs: z.number().min(0).optional(),
+  /** Spike length; a wick is one trade. */
+  durationMs: z.number().min(1).default(60_000),
+  factor: z.number().gt(0).max(1000),
+});
 
 export async function startMarketSimulator(options: MarketSimulatorOptions = {}): Promise<MarketSimulator> {
   const seed = options.seed ?? 1;
@@ -157,6 +166,16 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
       if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
       const added = state.feed.add(state.world, elapsedMs(), parsed.data.calls);
       return json(res, 201, { ids: added.map((entry) => entry.id) });
+    }
+    if (key === "POST /__sim/events") {
+      const parsed = eventSchema.safeParse(body);
+      if (!parsed.success) return json(res, 400, { error: z.prettifyError(parsed.error) });
+      const token = state.world.tokens.find((t) => t.address === parsed.data.address);
+      if (!token) return json(res, 404, { error: `no simulated token ${parsed.data.address}` });
+      const fromMs = parsed.data.atMs ?? elapsedMs();
+      const event = { kind: parsed.data.kind, tokenIndex: token.index, fromMs, toMs: fromMs + (parsed.data.kind === "spike" ? parsed.data.durationMs : 1), factor: parsed.data.factor };
+      state.world.market.addEvent(event);
+      return json(res, 200, { event });
     }
     if (key === "POST /__sim/clock") {
       const parsed = clockSchema.safeParse(body);
