@@ -73,9 +73,14 @@ async function setup(calledAt: Date, pools: string[]) {
   return call!;
 }
 
-function deps(provider: CandleProvider, gate: (young: boolean) => Promise<boolean> = async () => true): VerifyDeps {
-  return { sql: db.sql, provider, gate, now: () => new Date(), signal: new AbortController().signal };
+function deps(provider: CandleProvider): VerifyDeps {
+  return { sql: db.sql, providers: { young: provider, backlog: provider }, now: () => new Date(), signal: new AbortController().signal };
 }
+/** A provider whose budget share never has a slot, as the GeckoTerminal provider answers then. */
+const noBudget: CandleProvider = {
+  name: "geckoterminal", supports: () => true,
+  fetchBars: async (batch) => batch.map(() => ({ ok: false, kind: "budget", message: "no budget slot in time", coverage: null })),
+};
 const options = () => ({ ...DEFAULT_VERIFY, owner: "verifier", deadline: Date.now() + 60_000 });
 const callRow = async (id: number) =>
   (await db.sql<{ wick: number; tradeable: number; ath_source: string; entry: number | null; entry_source: string | null; ath_resolution: string }[]>`
@@ -120,7 +125,7 @@ describe("verifyCalls", () => {
 
   it("a spent budget defers calls without counting a failure, and the next run verifies them", async () => {
     const call = await setup(new Date(Date.now() - 3_600_000), ["PoolA"]);
-    const counts = await verifyCalls(deps(fakeProvider({ PoolA: flat(1) }), async () => false), options());
+    const counts = await verifyCalls(deps(noBudget), options());
     expect(counts).toMatchObject({ verified: 0, failed: 0, deferred: 1 });
     expect((await callRow(call.id)).ath_source).toBe("samples");
     const again = await verifyCalls(deps(fakeProvider({ PoolA: flat(1) })), options());

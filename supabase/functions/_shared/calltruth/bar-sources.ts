@@ -3,9 +3,6 @@ import type { Bar, CandleProvider } from "../candles/provider.ts";
 import { type Timeframe, timeframeMs } from "../candles/timeframes.ts";
 import type { BarSource } from "./peaks.ts";
 
-/** Asks the shared GeckoTerminal budget for one request; false when this run's share is spent. */
-export type BudgetGate = () => Promise<boolean>;
-
 export class BudgetSpent extends Error {
   constructor() {
     super("GeckoTerminal budget for verification is spent for now");
@@ -33,12 +30,13 @@ const PAGE = 1000;
 /**
  * Bars of one pool: from the candle store when it holds every bucket of the range (empty
  * intervals are stored as synthetic bars, so a complete range is a full count), else from the
- * provider, paging back from `to` 1000 bars at a time within the budget. Reads within one run are
+ * provider (which spends its own share of the GeckoTerminal budget), paging back from `to` 1000 bars
+ * at a time. Reads within one run are
  * remembered, so calls on the same token share them.
  */
 export function poolBarSource(
   ref: PoolRef,
-  deps: { sql: Sql; provider: CandleProvider; gate: BudgetGate; signal: AbortSignal; counters: { providerReads: number; storeReads: number } },
+  deps: { sql: Sql; provider: CandleProvider; signal: AbortSignal; counters: { providerReads: number; storeReads: number } },
 ): BarSource {
   const memo = new Map<string, Bar[]>();
   return async (timeframe: Timeframe, from: Date, to: Date) => {
@@ -79,12 +77,11 @@ async function fromProvider(
   timeframe: Timeframe,
   from: Date,
   to: Date,
-  deps: { provider: CandleProvider; gate: BudgetGate; signal: AbortSignal; counters: { providerReads: number } },
+  deps: { provider: CandleProvider; signal: AbortSignal; counters: { providerReads: number } },
 ): Promise<Bar[]> {
   const pages: Bar[][] = [];
   let end = to;
   while (end > from) {
-    if (!(await deps.gate())) throw new BudgetSpent();
     deps.counters.providerReads += 1;
     const [page] = await deps.provider.fetchBars(
       [{ streamId: 0, symbol: ref.pool, network: ref.network, tokenSide: ref.token, timeframe, from, to: end, limit: PAGE }],
@@ -92,6 +89,8 @@ async function fromProvider(
     );
     if (!page) throw new BarReadFailed("empty_answer", "provider answered no page");
     if (!page.ok) {
+      // The provider waits for a slot of its budget share; none in time means this run's share is spent.
+      if (page.kind === "budget") throw new BudgetSpent();
       if (page.coverage === "not_on_provider" || page.coverage === "beyond_provider_window") break;
       throw new BarReadFailed(page.kind, page.message);
     }

@@ -40,9 +40,11 @@ export const DEFAULT_VERIFY: Omit<VerifyOptions, "owner" | "deadline"> = {
 
 export interface VerifyDeps {
   sql: Sql;
-  provider: CandleProvider;
-  /** One request from the shared GeckoTerminal budget: young calls ask at verification priority, the backlog lower. */
-  gate: (young: boolean) => Promise<boolean>;
+  /**
+   * GeckoTerminal OHLCV, each spending its own share of the one budget: young calls at the
+   * `verification` priority, the backlog of older calls at `backfill`, the lowest.
+   */
+  providers: { young: CandleProvider; backlog: CandleProvider };
   now: () => Date;
   signal: AbortSignal;
 }
@@ -115,7 +117,10 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
     return rows.map((row) => emptyVerdict(row, null, nextDue(row, now, options)));
   }
   const sources = first.pools.map((pool) =>
-    poolBarSource({ network, pool, token: first.token_address, tokenId: first.token_id }, { sql: deps.sql, provider: deps.provider, gate: () => deps.gate(young), signal: deps.signal, counters: counts }),
+    poolBarSource(
+      { network, pool, token: first.token_address, tokenId: first.token_id },
+      { sql: deps.sql, provider: young ? deps.providers.young : deps.providers.backlog, signal: deps.signal, counters: counts },
+    ),
   );
   const verdicts: VerificationVerdict[] = [];
   for (const row of rows) {

@@ -26,6 +26,14 @@ export function geckoLanes(redis: Redis, options: { baseUrl?: string; keyPrefix?
   return { incremental: lane("incremental"), backfill: lane("backfill") };
 }
 
+/** Call verification: young calls at the budget's `verification` priority, the backlog at `backfill`. */
+export function verificationLanes(redis: Redis, options: { baseUrl?: string; keyPrefix?: string; perMinute?: number; fetch?: typeof fetch }) {
+  const budget = geckoBudget(redis, providerLimits(`${options.keyPrefix ?? "peakwatch:"}limits:`, options.perMinute).geckoterminal);
+  const lane = (consumer: "verification" | "backfill") =>
+    createGeckoCandleProvider({ baseUrl: options.baseUrl, fetch: options.fetch, gate: budget.gate(consumer), maxGateWaitMs: 2_000 });
+  return { young: lane("verification"), backlog: lane("backfill") };
+}
+
 /** DEX pools trade around the clock; futures calendars (issue 18) register here. */
 export function defaultCalendarFor(name: string): TradingCalendar | null {
   return name === alwaysOpen.name ? alwaysOpen : null;
@@ -41,11 +49,13 @@ export function candlesDeps(): CandlesDeps {
   const sql: Sql = createSql(db.url, { ssl: db.ssl, max: 2, applicationName: "peakwatch-candles" });
   const redis = createRedis(env.REDIS_URL);
   const lanes = geckoLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
+  const verifiers = verificationLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
   cached = {
     sql,
     keys: acceptedKeys(readEnv),
     providers: () => ({ geckoterminal: lanes }),
     calendarFor: defaultCalendarFor,
+    verifiers: () => verifiers,
     settings: { batchSize: env.CANDLES_BATCH_SIZE, leaseSeconds: env.CANDLES_LEASE_SECONDS, initialBars: env.CANDLES_INITIAL_BARS },
   };
   return cached;

@@ -1,3 +1,4 @@
+import { verifyWithinRun } from "../calltruth/run.ts";
 import type { Sql } from "../db/client.ts";
 import { parseJsonBody } from "../http/body.ts";
 import { endpoint } from "../http/endpoint.ts";
@@ -7,6 +8,7 @@ import { finishRun, startRun } from "../runs/record.ts";
 import { abortOnShutdown, budgetWithinWallClock, runInBackground } from "../runtime.ts";
 import type { TradingCalendar } from "./calendar.ts";
 import { type CollectSettings, type CollectStats, type ProviderLanes, runCandles } from "./collect.ts";
+import type { CandleProvider } from "./provider.ts";
 import { candlesRequest } from "./request.ts";
 import type { CandleProviderName } from "./sql/claim.ts";
 
@@ -18,6 +20,8 @@ export interface CandlesDeps {
   /** GET: the read API (h16a's handleCandlesRead, wired in deps); absent, GET answers 405. */
   read?: (request: Request) => Promise<Response>;
   settings?: Partial<CollectSettings>;
+  /** Call verification (issue 17) runs first in each collect, on its own budget shares; absent, it is skipped. */
+  verifiers?: () => { young: CandleProvider; backlog: CandleProvider };
 }
 
 // A counted failure (provider, schema drift, a bad calendar) makes the run partial; waiting for our own budget does not.
@@ -32,7 +36,7 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
       return read(request);
     }
     const body = await parseJsonBody(request, candlesRequest, 10_000);
-    const { sql, providers, calendarFor, settings } = deps();
+    const { sql, providers, calendarFor, settings, verifiers } = deps();
     const owner = `candles-${crypto.randomUUID().slice(0, 8)}`;
     const runId = await startRun(sql, "candles", body.trigger);
     const controller = new AbortController();
@@ -40,17 +44,24 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
 
     const work = (async () => {
       try {
+        const timeBudgetMs = budgetWithinWallClock(body.timeBudgetMs);
+        const started = Date.now();
+        const verified = verifiers && !body.skipVerify
+          ? await verifyWithinRun({ sql, owner, providers: verifiers(), timeBudgetMs, signal: controller.signal })
+          : {};
         const stats = await runCandles({
           sql,
           owner,
           providers: providers(),
           calendarFor,
-          timeBudgetMs: budgetWithinWallClock(body.timeBudgetMs),
+          timeBudgetMs: Math.max(1_000, timeBudgetMs - (Date.now() - started)),
           maxSteps: body.maxSteps,
           signal: controller.signal,
           settings,
         });
         if (controller.signal.aborted) stats.stoppedByShutdown = 1;
+        Object.assign(stats, verified);
+        if ((verified.verifyFailed ?? 0) > 0) stats.failed = (stats.failed ?? 0) + (verified.verifyFailed ?? 0);
         const outcome = outcomeOf(stats);
         await finishRun(sql, runId, outcome, stats);
         logEvent("candles.finished", { runId, owner, outcome, ...stats });

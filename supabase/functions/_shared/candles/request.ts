@@ -7,6 +7,8 @@ export const candlesRequest = z.strictObject({
   timeBudgetMs: z.int().min(1_000).max(MAX_TIME_BUDGET_MS).default(50_000),
   /** Answer 202 at once and keep working in the background (what the cron job asks for). */
   async: z.boolean().default(false),
+  /** Collect streams only, without verifying calls first (drills that time the collector alone). */
+  skipVerify: z.boolean().default(false),
   trigger: z.enum(["http", "cron", "orchestrator", "test"]).default("http"),
 });
 
