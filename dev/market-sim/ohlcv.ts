@@ -184,6 +184,12 @@ function barAt(world: World, history: OhlcvHistory, pool: PoolSide, start: numbe
     if (history.quiet(token, minute, epochMinute)) continue;
     volume += 50 + draw(0, "vol", token.index, minute)() * 500 * (1 + (token.index % 5));
   }
+  // A one-trade wick (POST /__sim/events) shows in its minute's high and nowhere else.
+  const wick = pool.walks ? world.market.wickHigh(token, start - world.epochMs, end - world.epochMs) : null;
+  if (wick !== null) {
+    high = Math.max(high, wick);
+    volume = Math.max(volume, 1);
+  }
   if (volume === 0) return { open, high: open, low: open, close: open, volume: 0 };
   return { open, high, low, close, volume };
 }
