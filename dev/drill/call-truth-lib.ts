@@ -74,7 +74,7 @@ export async function seedCalls(sql: Sql, calls: Array<{ token: SimToken; called
     select ${source!.id}, x.external_id, t.id, t.symbol, x.called_at
     from jsonb_to_recordset(${sql.json(calls.map((c) => ({ external_id: c.externalId, chain: c.token.chain, address: c.token.address, called_at: new Date(c.calledAt).toISOString() })) as never)})
       as x(external_id text, chain text, address text, called_at timestamptz)
-    join peakwatch.tokens t on t.chain = x.chain and t.address = x.address
+    join peakwatch.tokens t on t.chain = x.chain and lower(t.address) = lower(x.address)
     on conflict do nothing`;
 }
 

@@ -60,10 +60,14 @@ const { adminUrl, redisUrl } = readStackSettings();
 const redis = createRedis(redisUrl);
 const cleanups: Array<() => Promise<unknown>> = [];
 
-/** A simulator whose clock is the wall clock, with `history` ms of random walk already behind it. */
-async function simulator(limit: number, perChain: number): Promise<MarketSimulator> {
+/**
+ * A simulator whose clock is the wall clock (or stopped at `frozenAt`, so a forming bar read by the
+ * verifier and by the truth is the same bar), with `history` ms of random walk already behind it.
+ */
+async function simulator(limit: number, perChain: number, frozenAt?: number): Promise<MarketSimulator> {
   const history = options.historyHours * HOUR;
-  const sim = await startMarketSimulator({ seed: options.seed, now: () => Date.now() - history, tokens: { perChain }, limits: { geckoterminal: limit } });
+  const clock = frozenAt === undefined ? () => Date.now() - history : () => frozenAt - history;
+  const sim = await startMarketSimulator({ seed: options.seed, now: clock, tokens: { perChain }, limits: { geckoterminal: limit } });
   sim.advance(history);
   cleanups.push(() => sim.close());
   return sim;
@@ -84,13 +88,13 @@ function lanes(sim: MarketSimulator, perMinute: number, prefix: string) {
   return verificationLanes(redis, { baseUrl: sim.geckoterminalUrl, keyPrefix: prefix, perMinute });
 }
 
-async function verifyUntilDone(sql: Sql, sim: MarketSimulator, perMinute: number, prefix: string): Promise<{ counts: VerifyCounts; ms: number }> {
+async function verifyUntilDone(sql: Sql, sim: MarketSimulator, perMinute: number, prefix: string, now = () => new Date()): Promise<{ counts: VerifyCounts; ms: number }> {
   const started = Date.now();
   const total: VerifyCounts = { verified: 0, failed: 0, deferred: 0, providerReads: 0, storeReads: 0, errors: {} };
   const providers = lanes(sim, perMinute, prefix);
   for (;;) {
     const counts = await verifyCalls(
-      { sql, providers, now: () => new Date(), signal: new AbortController().signal },
+      { sql, providers, now, signal: new AbortController().signal },
       { ...DEFAULT_VERIFY, owner: "drill", deadline: Date.now() + 50_000 },
     );
     for (const key of ["verified", "failed", "deferred", "providerReads", "storeReads"] as const) total[key] += counts[key];
@@ -112,18 +116,21 @@ function budgetLine(reads: number, perMinute: number, ms: number): string {
 async function accuracy() {
   log(`accuracy: ${options.calls} calls on up to ${options.tokens} tokens, budget ${options.rate}/min`);
   const perChain = Math.ceil((options.tokens * 1.6) / 4);
-  const sim = await simulator(1_000_000, perChain);
+  const now = Date.now();
+  const sim = await simulator(1_000_000, perChain, now);
   const sql = await scratch("acc");
   const tokens = verifiableTokens(sim.tokens()).slice(0, options.tokens);
-  const now = Date.now();
   const rng = mulberry(options.seed);
+  // A third posted up to 2 h late, the rest up to 48 h late: every call is ingested now.
   const calls = Array.from({ length: options.calls }, (_, i) => ({
     token: tokens[i % tokens.length]!,
-    calledAt: now - 10 * MINUTE - Math.floor(rng() * 48 * HOUR),
+    calledAt: now - 10 * MINUTE - Math.floor(rng() * (i % 3 === 0 ? 110 * MINUTE : 48 * HOUR)),
     externalId: `acc-${i}`,
   }));
   await seedCalls(sql, calls);
-  const run = await verifyUntilDone(sql, sim, options.rate, `drill-acc-${randomBytes(3).toString("hex")}:`);
+  const [seeded] = await sql<{ calls: number; tokens: number }[]>`select count(*)::int as calls, count(distinct token_id)::int as tokens from peakwatch.calls`;
+  log(`seeded ${seeded!.calls} calls on ${seeded!.tokens} tokens`);
+  const run = await verifyUntilDone(sql, sim, options.rate, `drill-acc-${randomBytes(3).toString("hex")}:`, () => new Date(now));
   log(`verified ${run.counts.verified} (failed ${run.counts.failed}, deferred ${run.counts.deferred}, errors ${JSON.stringify(run.counts.errors)}) in ${(run.ms / 1000).toFixed(0)} s`);
 
   const rows = await sql<{ address: string; chain: string; pair: string; called_at: string; tradeable: number | null; wick: number | null; entry: number | null; entry_source: string | null; verified_at: string }[]>`
@@ -135,16 +142,15 @@ async function accuracy() {
   const misses: string[] = [];
   for (const row of rows) {
     const network = toGeckoNetwork(row.chain)!;
-    const verifiedAt = new Date(row.verified_at).getTime();
     let bars = truthByToken.get(row.address);
     if (!bars) {
-      bars = await minuteTruth(sim.geckoterminalUrl, network, row.pair, row.address, now - 49 * HOUR, Date.now() + MINUTE);
+      bars = await minuteTruth(sim.geckoterminalUrl, network, row.pair, row.address, now - 49 * HOUR, now + MINUTE);
       truthByToken.set(row.address, bars);
     }
     const calledAt = new Date(row.called_at).getTime();
     const start = Math.ceil(calledAt / MINUTE) * MINUTE;
-    // The verifier read up to the minute it ran in; the truth stops at the same minute.
-    const truth = tradeableTruth(bars, start, Math.floor(verifiedAt / MINUTE) * MINUTE);
+    // The simulator's clock stands still at `now`: the verifier and the truth read the same bars.
+    const truth = tradeableTruth(bars, start, now + MINUTE);
     if (truth && row.tradeable) {
       compared += 1;
       const off = Math.abs(row.tradeable / truth.tradeable - 1);
@@ -170,30 +176,33 @@ async function accuracy() {
 }
 
 async function outage() {
-  log("outage: a 3-minute 2.5x spike inside 30 minutes without spot samples");
+  log("outage: a 3-minute spike, 1.5x the best sampled price, inside 30 minutes without spot samples");
   const sim = await simulator(1_000_000, 20);
   const sql = await scratch("out");
   const token = verifiableTokens(sim.tokens()).find((t) => t.kind === "steady")!;
+  const network = toGeckoNetwork(token.chain)!;
   const now = Date.now();
   const calledAt = now - 90 * MINUTE;
-  const spikeAt = now - 45 * MINUTE;
+  const spikeAt = Math.floor((now - 45 * MINUTE) / MINUTE) * MINUTE;
+  const read = () => minuteTruth(sim.geckoterminalUrl, network, token.pairs[0]!.pairAddress, token.address, calledAt - HOUR, now + MINUTE);
+  // Spot samples every minute from the call, except during the tracker's outage 60 to 30 minutes ago.
+  const sampledMax = (bars: Awaited<ReturnType<typeof read>>) =>
+    bars.filter((b) => b.bucket >= calledAt && !(b.bucket >= now - 60 * MINUTE && b.bucket < now - 30 * MINUTE)).reduce((m, b) => Math.max(m, b.close), 0);
+  const plain = await read();
+  const sampled = sampledMax(plain);
+  const atSpike = plain.find((b) => b.bucket === spikeAt)!.open;
+  const factor = (1.5 * sampled) / atSpike;
   const elapsedAt = (t: number) => sim.elapsedMs() - (Date.now() - t);
-  await fetch(`${sim.url}/__sim/events`, { method: "POST", body: JSON.stringify({ address: token.address, kind: "spike", atMs: elapsedAt(spikeAt), durationMs: 3 * MINUTE, factor: 2.5 }) });
+  await fetch(`${sim.url}/__sim/events`, { method: "POST", body: JSON.stringify({ address: token.address, kind: "spike", atMs: elapsedAt(spikeAt + 10_000), durationMs: 3 * MINUTE, factor }) });
+  const bars = await read();
   await seedCalls(sql, [{ token, calledAt, externalId: "outage-1" }]);
-  // Spot samples every 30 s, except for the tracker's outage from 60 to 30 minutes ago.
-  const bars = await minuteTruth(sim.geckoterminalUrl, toGeckoNetwork(token.chain)!, token.pairs[0]!.pairAddress, token.address, calledAt - HOUR, now + MINUTE);
-  let sampled = 0;
-  for (let t = Math.ceil(calledAt / MINUTE) * MINUTE; t < now; t += MINUTE) {
-    if (t >= now - 60 * MINUTE && t < now - 30 * MINUTE) continue;
-    const bar = bars.find((b) => b.bucket === t);
-    if (bar) sampled = Math.max(sampled, bar.close);
-  }
   await sql`update peakwatch.calls set ath_price_usd = ${sampled}, ath_at = now() - interval '31 minutes' where external_id = 'outage-1'`;
   const run = await verifyUntilDone(sql, sim, 30, `drill-out-${randomBytes(3).toString("hex")}:`);
   const [row] = await sql<{ wick: number; tradeable: number }[]>`select ath_price_usd::float8 as wick, ath_tradeable_price_usd::float8 as tradeable from peakwatch.calls where external_id = 'outage-1'`;
-  const inSpike = tradeableTruth(bars, spikeAt - MINUTE, spikeAt + 4 * MINUTE)!;
-  const recovered = row!.tradeable >= inSpike.tradeable * 0.99;
-  log(`sampled ATH ${sampled.toPrecision(6)}; spike truth ${inSpike.tradeable.toPrecision(6)}; verified tradeable ${row!.tradeable.toPrecision(6)}, wick ${row!.wick.toPrecision(6)}: ${recovered ? "recovered" : "NOT recovered"} with ${run.counts.providerReads} requests`);
+  const inSpike = tradeableTruth(bars, spikeAt, spikeAt + 5 * MINUTE)!;
+  const recovered = Math.abs(row!.tradeable / inSpike.tradeable - 1) <= 0.01 && inSpike.tradeable > sampled;
+  log(`sampled ATH ${sampled.toPrecision(6)} (spike factor ${factor.toFixed(2)}); spike truth ${inSpike.tradeable.toPrecision(6)}; ` +
+    `verified tradeable ${row!.tradeable.toPrecision(6)}, wick ${row!.wick.toPrecision(6)}: ${recovered ? "recovered" : "NOT recovered"} with ${run.counts.providerReads} requests`);
   return { ok: recovered, sampled, truth: inSpike.tradeable, verified: row!.tradeable, reads: run.counts.providerReads };
 }
 
