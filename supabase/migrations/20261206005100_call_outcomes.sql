@@ -56,5 +56,42 @@ left join lateral (
 ) peak on true
 where k.entry_price_usd > 0;
 
+-- call_performance gains the verified figures (appended: a view keeps its existing columns in place).
+create or replace view peakwatch.call_performance
+with (security_invoker = true)
+as
+select
+  k.id as call_id,
+  s.name as source,
+  k.external_id,
+  k.ticker,
+  k.group_name,
+  k.called_at,
+  t.chain,
+  t.address,
+  t.status,
+  k.entry_price_usd,
+  k.entry_market_cap_usd,
+  t.price_usd,
+  t.market_cap_usd,
+  t.last_priced_at,
+  k.ath_price_usd,
+  k.ath_market_cap_usd,
+  k.ath_at,
+  t.price_usd / nullif(k.entry_price_usd, 0) - 1 as roi,
+  k.ath_price_usd / nullif(k.entry_price_usd, 0) - 1 as ath_roi,
+  k.entry_approximate,
+  k.entry_observed_at,
+  k.entry_source,
+  k.ath_tradeable_price_usd,
+  k.ath_tradeable_at,
+  k.ath_tradeable_price_usd / nullif(k.entry_price_usd, 0) - 1 as tradeable_ath_roi,
+  k.ath_source,
+  k.ath_resolution,
+  k.ath_verified_at
+from peakwatch.calls k
+join peakwatch.tokens t on t.id = k.token_id
+join peakwatch.sources s on s.id = k.source_id;
+
 revoke all on all tables in schema peakwatch from public, anon, authenticated, service_role;
 revoke all on all functions in schema peakwatch from public, anon, authenticated, service_role;

@@ -1083,7 +1083,12 @@ export type Database = {
           "ath_at": string | null;
           "ath_market_cap_usd": number | null;
           "ath_price_usd": number | null;
+          "ath_resolution": string | null;
           "ath_roi": number | null;
+          "ath_source": string;
+          "ath_tradeable_at": string | null;
+          "ath_tradeable_price_usd": number | null;
+          "ath_verified_at": string | null;
           "call_id": number;
           "called_at": string;
           "chain": string;
@@ -1091,6 +1096,7 @@ export type Database = {
           "entry_market_cap_usd": number | null;
           "entry_observed_at": string | null;
           "entry_price_usd": number | null;
+          "entry_source": string | null;
           "external_id": string;
           "group_name": string | null;
           "last_priced_at": string | null;
@@ -1100,6 +1106,7 @@ export type Database = {
           "source": string;
           "status": string;
           "ticker": string | null;
+          "tradeable_ath_roi": number | null;
         };
         ComputedFields: never;
         Relationships: [];
