@@ -354,6 +354,21 @@ as $$
   select count(*)::integer from failed
 $$;
 
+-- release: hand back calls a run could not get to (budget or time spent); not an attempt, due now.
+create or replace function peakwatch.release_call_verifications(p_owner text, p_call_ids bigint[])
+returns integer
+language sql
+set search_path = ''
+as $$
+  with released as (
+    update peakwatch.call_verifications v
+    set lease_owner = null, lease_until = null, due_at = now()
+    where v.call_id = any (p_call_ids) and v.lease_owner = p_owner
+    returning 1
+  )
+  select count(*)::integer from released
+$$;
+
 -- Each migration ends with its own revokes (see 20261202003100_rls_and_grants.sql).
 revoke all on all tables in schema peakwatch from public, anon, authenticated, service_role;
 revoke all on all sequences in schema peakwatch from public, anon, authenticated, service_role;

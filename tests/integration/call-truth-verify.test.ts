@@ -128,6 +128,8 @@ describe("verifyCalls", () => {
     const counts = await verifyCalls(deps(noBudget), options());
     expect(counts).toMatchObject({ verified: 0, failed: 0, deferred: 1 });
     expect((await callRow(call.id)).ath_source).toBe("samples");
+    const [state] = await db.sql<{ attempts: number; due: boolean }[]>`select attempts, due_at <= now() as due from peakwatch.call_verifications`;
+    expect(state).toEqual({ attempts: 0, due: true });
     const again = await verifyCalls(deps(fakeProvider({ PoolA: flat(1) })), options());
     expect(again.verified).toBe(1);
   });

@@ -7,7 +7,7 @@ import { entryAtCall } from "./entry.ts";
 import { findPeaks, type Peak } from "./peaks.ts";
 import { type ClaimedVerification, claimVerifications } from "./sql/claim-verifications.ts";
 import { completeVerifications, type VerificationVerdict } from "./sql/complete-verifications.ts";
-import { failVerifications } from "./sql/fail-verifications.ts";
+import { failVerifications, releaseVerifications } from "./sql/fail-verifications.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -80,7 +80,7 @@ async function verifyBatch(deps: VerifyDeps, options: VerifyOptions, claimed: Cl
   let spent = false;
   for (const rows of byToken.values()) {
     if (spent || Date.now() >= options.deadline) {
-      await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), "deferred: budget or time spent", deps.now());
+      await releaseVerifications(deps.sql, options.owner, rows.map((r) => r.call_id));
       counts.deferred += rows.length;
       continue;
     }
@@ -89,7 +89,7 @@ async function verifyBatch(deps: VerifyDeps, options: VerifyOptions, claimed: Cl
     } catch (error) {
       if (error instanceof BudgetSpent) {
         spent = true;
-        await failVerifications(deps.sql, options.owner, rows.map((r) => r.call_id), "deferred: budget spent", deps.now());
+        await releaseVerifications(deps.sql, options.owner, rows.map((r) => r.call_id));
         counts.deferred += rows.length;
         continue;
       }

@@ -1557,6 +1557,10 @@ export type Database = {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
         Returns: number;
       };
+      "release_call_verifications": {
+        Args: { "p_call_ids": (number)[]; "p_owner": string };
+        Returns: number;
+      };
       "release_candle_stream": {
         Args: { "p_due_at": string; "p_owner": string; "p_stream_id": number };
         Returns: boolean;
