@@ -31,18 +31,18 @@ const PAGE = 1000;
  * Bars of one pool: from the candle store when it holds every bucket of the range (empty
  * intervals are stored as synthetic bars, so a complete range is a full count), else from the
  * provider (which spends its own share of the GeckoTerminal budget), paging back from `to` 1000 bars
- * at a time. Reads within one run are
- * remembered, so calls on the same token share them.
+ * at a time. Ranges read in one run are remembered, so calls on the same token share them.
  */
 export function poolBarSource(
   ref: PoolRef,
   deps: { sql: Sql; provider: CandleProvider; signal: AbortSignal; counters: { providerReads: number; storeReads: number } },
 ): BarSource {
-  const memo = new Map<string, Bar[]>();
+  // Ranges already read in this run, per timeframe: a range inside one of them is answered from it.
+  const read = new Map<Timeframe, Array<{ from: number; to: number; bars: Bar[] }>>();
   return async (timeframe: Timeframe, from: Date, to: Date) => {
-    const key = `${timeframe}:${from.getTime()}:${to.getTime()}`;
-    const known = memo.get(key);
-    if (known) return known;
+    const ranges = read.get(timeframe) ?? [];
+    const covering = ranges.find((range) => range.from <= from.getTime() && range.to >= to.getTime());
+    if (covering) return covering.bars.filter((bar) => bar.bucket >= from && bar.bucket < to);
     const stored = await fromStore(deps.sql, ref, timeframe, from, to);
     let bars: Bar[];
     if (stored) {
@@ -51,7 +51,8 @@ export function poolBarSource(
     } else {
       bars = await fromProvider(ref, timeframe, from, to, deps);
     }
-    memo.set(key, bars);
+    ranges.push({ from: from.getTime(), to: to.getTime(), bars });
+    read.set(timeframe, ranges);
     return bars;
   };
 }

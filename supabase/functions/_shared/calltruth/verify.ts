@@ -123,7 +123,9 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
     ),
   );
   const verdicts: VerificationVerdict[] = [];
-  for (const row of rows) {
+  // Oldest window first: its reads cover the later calls' ranges, which are then answered from them.
+  const ordered = [...rows].sort((a, b) => windowStart(a) - windowStart(b));
+  for (const row of ordered) {
     const readsBefore = counts.providerReads;
     const calledAt = new Date(row.called_at);
     const from = row.verified_through ? new Date(row.verified_through) : new Date(Math.ceil(calledAt.getTime() / MINUTE) * MINUTE);
@@ -161,6 +163,9 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
   }
   return verdicts;
 }
+
+const windowStart = (row: ClaimedVerification) =>
+  row.verified_through ? new Date(row.verified_through).getTime() : Math.ceil(new Date(row.called_at).getTime() / MINUTE) * MINUTE;
 
 function emptyVerdict(row: ClaimedVerification, through: Date | null, nextDueAt: Date): VerificationVerdict {
   return {
