@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     "history-hours": { type: "string", default: "72" },
     "wick-minutes": { type: "string", default: "15" },
     "skip-wick": { type: "boolean", default: false },
+    only: { type: "string" },
     seed: { type: "string", default: "17" },
   },
 });
@@ -49,6 +50,7 @@ const options = z.object({
   historyHours: z.coerce.number().min(49).max(24 * 30),
   wickMinutes: z.coerce.number().min(6).max(60),
   skipWick: z.boolean(),
+  only: z.enum(["accuracy", "outage", "wick"]).optional(),
   seed: z.coerce.number().int(),
 }).parse({ ...args, historyHours: args["history-hours"], wickMinutes: args["wick-minutes"], skipWick: args["skip-wick"] });
 
@@ -215,7 +217,7 @@ async function wick() {
   await seedCalls(sql, [{ token, calledAt: Date.now() - 20 * MINUTE, externalId: "wick-1" }]);
   const providers = lanes(sim, 30, prefix);
   const verifyOnce = () => verifyCalls({ sql, providers, now: () => new Date(), signal: new AbortController().signal }, { ...DEFAULT_VERIFY, owner: "drill", deadline: Date.now() + 40_000 });
-  await verifyOnce();
+  log(`first verification: ${JSON.stringify(await verifyOnce())}`);
   const [before] = await sql<{ wick: number }[]>`select ath_price_usd::float8 as wick from peakwatch.calls where external_id = 'wick-1'`;
   const statsBefore = await simStats(sim);
 
@@ -236,13 +238,23 @@ async function wick() {
   const elapsed = sim.elapsedMs();
   await fetch(`${sim.url}/__sim/events`, { method: "POST", body: JSON.stringify({ address: token.address, kind: "wick", atMs: elapsed, factor: 3 }) });
   const injectedAt = Date.now();
+  const wickMinute = Math.floor(injectedAt / MINUTE) * MINUTE;
+  let expected: number | null = null;
   let shownAfter: number | null = null;
   let verifierReads = 0;
+  const verifierCounts: Record<string, number> = {};
   while (Date.now() - injectedAt < options.wickMinutes * MINUTE) {
     const counts = await verifyOnce();
+    log(`  verifier: ${JSON.stringify(counts)}; fallback requests so far ${fallbackRequests}`);
     verifierReads += counts.providerReads;
+    for (const key of ["verified", "deferred", "failed"] as const) verifierCounts[key] = (verifierCounts[key] ?? 0) + counts[key];
+    // The wick minute's high, read apart once it closed: what the call's wick ATH must reach.
+    if (expected === null && Date.now() >= wickMinute + MINUTE) {
+      const bars = await minuteTruth(sim.geckoterminalUrl, network, token.pairs[0]!.pairAddress, token.address, wickMinute, wickMinute + MINUTE);
+      expected = bars[0]?.high ?? null;
+    }
     const [row] = await sql<{ wick: number }[]>`select ath_price_usd::float8 as wick from peakwatch.calls where external_id = 'wick-1'`;
-    if (row!.wick >= before!.wick * 2.5) {
+    if (expected !== null && row!.wick >= expected * 0.99) {
       shownAfter = Date.now() - injectedAt;
       break;
     }
@@ -253,7 +265,8 @@ async function wick() {
   const statsAfter = await simStats(sim);
   const limited = statsAfter.rateLimited - statsBefore.rateLimited;
   log(`wick ATH ${shownAfter === null ? "NOT shown" : `shown after ${(shownAfter / 60_000).toFixed(1)} min`} (bar 15 min); ` +
-    `GeckoTerminal requests meanwhile: fallback ${fallbackRequests}, verifier ${verifierReads}; simulator 429s: ${limited}`);
+    `(wick high ${expected?.toPrecision(6)}, sampled ATH before ${before!.wick.toPrecision(6)}); ` +
+    `GeckoTerminal requests meanwhile: fallback ${fallbackRequests}, verifier ${verifierReads} (${JSON.stringify(verifierCounts)}); simulator 429s: ${limited}`);
   log(`budget: 30/min in all; verification's own share ${(30 * GECKO_SHARES.verification.share).toFixed(0)}/min, fallback's ${(30 * GECKO_SHARES.fallback.share).toFixed(0)}/min plus whatever is idle`);
   return { ok: shownAfter !== null && shownAfter <= 15 * MINUTE && limited === 0, shownAfterMs: shownAfter, limited, fallbackRequests, verifierReads };
 }
@@ -277,9 +290,10 @@ function mulberry(seed: number) {
 let exitCode = 0;
 try {
   const results: Record<string, { ok: boolean }> = {};
-  results.accuracy = await accuracy();
-  results.outage = await outage();
-  if (!options.skipWick) results.wick = await wick();
+  const run = (part: string) => options.only === undefined || options.only === part;
+  if (run("accuracy")) results.accuracy = await accuracy();
+  if (run("outage")) results.outage = await outage();
+  if (run("wick") && !options.skipWick) results.wick = await wick();
   console.log(JSON.stringify({ summary: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v])) }, null, 1));
   if (Object.values(results).some((r) => !r.ok)) exitCode = 1;
 } finally {

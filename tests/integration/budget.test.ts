@@ -100,4 +100,24 @@ describe("GeckoTerminal budget", () => {
     expect(() => budget.gate("nobody")).toThrow(/no budget share named nobody/);
     expect(() => createBudget(redis, { key: `${prefix}x`, ratePerMinute: 0, burst: 1 })).toThrow(/ratePerMinute/);
   });
+
+  it("a borrower at full speed cannot keep the slots a consumer with credit of its own share is waiting for", async () => {
+    const { budget, advance } = clocked(30);
+    const fallback = budget.gate("fallback");
+    const verification = budget.gate("verification");
+    // A minute of the fallback alone, asking every 100 ms: it borrows every idle share, verification's too.
+    for (let t = 0; t < 60_000; t += 100) {
+      await fallback.tryAcquire();
+      advance(100);
+    }
+    // Then verification comes back, asking every 500 ms beside it.
+    let verified = 0;
+    for (let t = 0; t < 120_000; t += 100) {
+      await fallback.tryAcquire();
+      if (t % 500 === 0 && (await verification.tryAcquire()).allowed) verified += 1;
+      advance(100);
+    }
+    // verification's own share is 20 % of 30/min: 6/min, 12 in two minutes
+    expect(verified).toBeGreaterThanOrEqual(11);
+  });
 });

@@ -30,7 +30,7 @@ export function geckoLanes(redis: Redis, options: { baseUrl?: string; keyPrefix?
 export function verificationLanes(redis: Redis, options: { baseUrl?: string; keyPrefix?: string; perMinute?: number; fetch?: typeof fetch }) {
   const budget = geckoBudget(redis, providerLimits(`${options.keyPrefix ?? "peakwatch:"}limits:`, options.perMinute).geckoterminal);
   const lane = (consumer: "verification" | "backfill") =>
-    createGeckoCandleProvider({ baseUrl: options.baseUrl, fetch: options.fetch, gate: budget.gate(consumer), maxGateWaitMs: 2_000 });
+    createGeckoCandleProvider({ baseUrl: options.baseUrl, fetch: options.fetch, gate: budget.gate(consumer), maxGateWaitMs: 10_000 });
   return { young: lane("verification"), backlog: lane("backfill") };
 }
 
