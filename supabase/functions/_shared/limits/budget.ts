@@ -71,7 +71,9 @@ export interface Budget {
  * 3. Otherwise the call borrows the credit of a consumer that has not asked for `idleMs`: unused
  *    share is lent, not lost. While a consumer of higher priority is
  *    waiting, lower priorities do not borrow, so spare credit goes to the highest priority asking;
- *    backfill, last, takes what is left. Lenders of the lowest priority are drawn first.
+ *    backfill, last, takes what is left. Lenders of the lowest priority are drawn first. A consumer
+ *    that was refused and is polling for its slot is not idle, so its share is not lent, and nobody
+ *    borrows while it waits with credit of its own: a borrower at full speed cannot starve it.
  *
  * KEYS: total, then per consumer (share TAT, waiting until, last asked), in config order.
  * ARGV: now_us (-1 = TIME), consumer index (1-based), idle_us, total interval, total burst, count,
@@ -111,14 +113,19 @@ if my_wait == 0 then
 else
   local outranked = false
   for i = 1, n do
-    local _, priority = cfg(i)
-    if priority < my_priority and raw(key(i, 2)) > now then outranked = true end
+    local interval, priority = cfg(i)
+    if raw(key(i, 2)) > now then
+      if priority < my_priority then outranked = true end
+      -- a consumer waiting with credit of its own share is owed the next slot: nobody borrows past it
+      if i ~= me and wait_of(raw(key(i, 1)), interval, 1) == 0 then outranked = true end
+    end
   end
   if not outranked then
     local best = -1
     for i = 1, n do
       local interval, priority = cfg(i)
-      if i ~= me and priority > best and raw(key(i, 3)) + idle <= now and wait_of(raw(key(i, 1)), interval, 1) == 0 then
+      -- a lender is idle and not waiting: one polling for a slot (denied, back after retryAfter) is busy
+      if i ~= me and priority > best and raw(key(i, 3)) + idle <= now and raw(key(i, 2)) <= now and wait_of(raw(key(i, 1)), interval, 1) == 0 then
         payer = i
         best = priority
       end
