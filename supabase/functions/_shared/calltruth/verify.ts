@@ -12,11 +12,16 @@ import { failVerifications, releaseVerifications } from "./sql/fail-verification
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 /**
- * The tiers a peak is narrowed through (GeckoTerminal serves day 1, hour 1, minute 5 and 1). The
- * candle store keeps 5m, 1h and 1d for called tokens' pools, so in steady state only a 5-minute bar
- * that beats the tradeable high costs a provider request.
+ * The tiers a peak is narrowed through (GeckoTerminal serves day 1, hour 1, minute 5 and 1). Up to
+ * two pages of minutes are read directly (an incremental window is minutes long: one request);
+ * longer windows are narrowed from hours, or from days beyond a week, so a month-old call costs a
+ * handful of requests, not 43. The store keeps 5m, 1h and 1d for called tokens' pools.
  */
-export const PEAK_TIERS: Timeframe[] = ["1d", "1h", "5m", "1m"];
+export function peakTiers(windowMs: number): Timeframe[] {
+  if (windowMs <= 2_000 * MINUTE) return ["1m"];
+  if (windowMs <= 7 * 24 * HOUR) return ["1h", "5m", "1m"];
+  return ["1d", "1h", "5m", "1m"];
+}
 const STEP = 5 * MINUTE;
 
 export interface VerifyOptions {
@@ -133,7 +138,7 @@ async function verifyToken(deps: VerifyDeps, options: VerifyOptions, rows: Claim
     let tradeable: Peak | null = null;
     if (from < end) {
       for (const source of sources) {
-        const peaks = await findPeaks(source, PEAK_TIERS, from, end);
+        const peaks = await findPeaks(source, peakTiers(end.getTime() - from.getTime()), from, end);
         if (!peaks) continue;
         if (!wick || peaks.wick.priceUsd > wick.priceUsd) wick = peaks.wick;
         if (!tradeable || peaks.tradeable.priceUsd > tradeable.priceUsd) tradeable = peaks.tradeable;
