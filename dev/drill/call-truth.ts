@@ -55,6 +55,8 @@ const options = z.object({
 }).parse({ ...args, historyHours: args["history-hours"], wickMinutes: args["wick-minutes"], skipWick: args["skip-wick"] });
 
 const MINUTE = 60_000;
+/** GeckoTerminal's public 30/min less the limiter's burst of one: the default GECKOTERMINAL_CALLS_PER_MINUTE. */
+const PUBLIC_BUDGET = 29;
 const HOUR = 60 * MINUTE;
 const log = (message: string) => console.log(`[call-truth ${new Date().toISOString().slice(11, 19)}] ${message}`);
 const pct = (n: number, d: number) => (d === 0 ? "n/a" : `${((100 * n) / d).toFixed(2)} %`);
@@ -199,7 +201,7 @@ async function outage() {
   const bars = await read();
   await seedCalls(sql, [{ token, calledAt, externalId: "outage-1" }]);
   await sql`update peakwatch.calls set ath_price_usd = ${sampled}, ath_at = now() - interval '31 minutes' where external_id = 'outage-1'`;
-  const run = await verifyUntilDone(sql, sim, 30, `drill-out-${randomBytes(3).toString("hex")}:`);
+  const run = await verifyUntilDone(sql, sim, PUBLIC_BUDGET, `drill-out-${randomBytes(3).toString("hex")}:`);
   const [row] = await sql<{ wick: number; tradeable: number }[]>`select ath_price_usd::float8 as wick, ath_tradeable_price_usd::float8 as tradeable from peakwatch.calls where external_id = 'outage-1'`;
   const inSpike = tradeableTruth(bars, spikeAt, spikeAt + 5 * MINUTE)!;
   const recovered = Math.abs(row!.tradeable / inSpike.tradeable - 1) <= 0.01 && inSpike.tradeable > sampled;
@@ -209,20 +211,20 @@ async function outage() {
 }
 
 async function wick() {
-  log(`wick: a 3x one-trade wick on a young call, verifier every minute beside a tracker fallback at full speed (budget 30/min, simulator limit 30/min), up to ${options.wickMinutes} min`);
+  log(`wick: a 3x one-trade wick on a young call, verifier every minute beside a tracker fallback at full speed (budget ${PUBLIC_BUDGET}/min, simulator limit 30/min), up to ${options.wickMinutes} min`);
   const sim = await simulator(30, 20);
   const sql = await scratch("wick");
   const token = verifiableTokens(sim.tokens()).find((t) => t.kind === "steady")!;
   const prefix = `drill-wick-${randomBytes(3).toString("hex")}:`;
   await seedCalls(sql, [{ token, calledAt: Date.now() - 20 * MINUTE, externalId: "wick-1" }]);
-  const providers = lanes(sim, 30, prefix);
+  const providers = lanes(sim, PUBLIC_BUDGET, prefix);
   const verifyOnce = () => verifyCalls({ sql, providers, now: () => new Date(), signal: new AbortController().signal }, { ...DEFAULT_VERIFY, owner: "drill", deadline: Date.now() + 40_000 });
   log(`first verification: ${JSON.stringify(await verifyOnce())}`);
   const [before] = await sql<{ wick: number }[]>`select ath_price_usd::float8 as wick from peakwatch.calls where external_id = 'wick-1'`;
   const statsBefore = await simStats(sim);
 
   // The tracker's fallback at full speed: as many GeckoTerminal requests as its budget gate allows.
-  const budget = geckoBudget(redis, providerLimits(`${prefix}limits:`, 30).geckoterminal);
+  const budget = geckoBudget(redis, providerLimits(`${prefix}limits:`, PUBLIC_BUDGET).geckoterminal);
   const fallbackGate = budget.gate("fallback");
   let fallbackRequests = 0;
   let stop = false;
@@ -267,7 +269,8 @@ async function wick() {
   log(`wick ATH ${shownAfter === null ? "NOT shown" : `shown after ${(shownAfter / 60_000).toFixed(1)} min`} (bar 15 min); ` +
     `(wick high ${expected?.toPrecision(6)}, sampled ATH before ${before!.wick.toPrecision(6)}); ` +
     `GeckoTerminal requests meanwhile: fallback ${fallbackRequests}, verifier ${verifierReads} (${JSON.stringify(verifierCounts)}); simulator 429s: ${limited}`);
-  log(`budget: 30/min in all; verification's own share ${(30 * GECKO_SHARES.verification.share).toFixed(0)}/min, fallback's ${(30 * GECKO_SHARES.fallback.share).toFixed(0)}/min plus whatever is idle`);
+  log(`budget: ${PUBLIC_BUDGET}/min in all; verification's own share ${(PUBLIC_BUDGET * GECKO_SHARES.verification.share).toFixed(1)}/min, ` +
+    `fallback's ${(PUBLIC_BUDGET * GECKO_SHARES.fallback.share).toFixed(1)}/min plus whatever is idle; the young call's 5-minute cadence, not the budget, sets the delay`);
   return { ok: shownAfter !== null && shownAfter <= 15 * MINUTE && limited === 0, shownAfterMs: shownAfter, limited, fallbackRequests, verifierReads };
 }
 
