@@ -91,3 +91,16 @@ describe("candle retention", () => {
     expect(again!.result).toMatchObject({ candle_partitions_dropped: 0, candle_partitions_created: 0 });
   });
 });
+
+describe("dead tokens", () => {
+  it("a token that turns dead stops its pool's candles; one that comes back starts them again", async () => {
+    const [tokenId] = await insertTokens(db.sql, 1, "solana", "dying");
+    await db.sql`update peakwatch.tokens set pair_address = 'pool-d', status = 'active' where id = ${tokenId!}`;
+    const enabled = async () => (await db.sql<{ enabled: boolean }[]>`select enabled from peakwatch.instruments where token_id = ${tokenId!}`).map((r) => r.enabled);
+    expect(await enabled()).toEqual([true]);
+    await db.sql`update peakwatch.tokens set status = 'dead' where id = ${tokenId!}`;
+    expect(await enabled()).toEqual([false]);
+    await db.sql`update peakwatch.tokens set status = 'active' where id = ${tokenId!}`;
+    expect(await enabled()).toEqual([true]);
+  });
+});

@@ -165,3 +165,15 @@ describe("candle streams", () => {
     expect(stored.map((b) => b.getTime())).toEqual(bars.filter((_, i) => i !== 3).map((b) => b.bucket.getTime()));
   });
 });
+
+describe("candle_bucket", () => {
+  it("agrees with bucketStart for every timeframe", async () => {
+    const instants = ["2026-12-06T23:47:12.500Z", "2026-12-06T00:00:00.000Z", "2026-02-28T23:59:59.999Z", "2024-02-29T12:34:56.789Z"];
+    const timeframes = ["1m", "5m", "15m", "30m", "1h", "4h", "12h", "1d"] as const;
+    for (const timeframe of timeframes) {
+      const rows = await db.sql<{ bucket: string }[]>`
+        select peakwatch.candle_bucket(${timeframe}, at) as bucket from unnest(${instants}::timestamptz[]) with ordinality u(at, n) order by n`;
+      expect(rows.map((row) => new Date(row.bucket).getTime()), timeframe).toEqual(instants.map((at) => bucketStart(timeframe, new Date(at)).getTime()));
+    }
+  });
+});
