@@ -42,6 +42,15 @@ describe("auto instruments", () => {
     expect(streams.map((s) => `${s.symbol}:${s.enabled}`)).toEqual([...Array(3).fill("pool-1:false"), ...Array(3).fill("pool-2:true")]);
   });
 
+  it("a pool that cannot be an instrument (empty, blank) gets none, and the tracker's write still succeeds", async () => {
+    const [tokenId] = await insertTokens(db.sql, 1, "solana", "emptypool");
+    await db.sql`update peakwatch.tokens set pair_address = '', status = 'active' where id = ${tokenId!}`;
+    await db.sql`update peakwatch.tokens set pair_address = '   ' where id = ${tokenId!}`;
+    expect(await streamsOf(tokenId!)).toEqual([]);
+    await db.sql`update peakwatch.tokens set pair_address = ' pool-trim ' where id = ${tokenId!}`;
+    expect((await streamsOf(tokenId!)).map((s) => s.symbol)).toEqual(["pool-trim", "pool-trim", "pool-trim"]);
+  });
+
   it("makes nothing when auto instruments are off or the chain has no GeckoTerminal network", async () => {
     const [unknownChain] = await insertTokens(db.sql, 1, "somechain");
     await db.sql`update peakwatch.tokens set pair_address = 'pool-x' where id = ${unknownChain!}`;
