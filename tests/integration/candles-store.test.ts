@@ -93,9 +93,34 @@ describe("upsert_candles", () => {
       ) as no_api_grants
       from pg_class c where c.oid = 'peakwatch.candles_2019m03'::regclass`;
     expect(partition).toEqual({ rls: true, no_api_grants: true });
+    // attached (not created in place): the parent's key and BRIN index are on it
+    const indexes = await db.sql<{ def: string }[]>`select indexdef as def from pg_indexes where schemaname = 'peakwatch' and tablename = 'candles_2019m03' order by 1`;
+    expect(indexes.map((i) => i.def.replace(/ [a-z0-9_]+ ON /, " ? ON "))).toEqual([
+      "CREATE INDEX ? ON peakwatch.candles_2019m03 USING brin (bucket)",
+      "CREATE UNIQUE INDEX ? ON peakwatch.candles_2019m03 USING btree (instrument_id, timeframe, bucket)",
+    ]);
     expect(await ensureCandlePartitions(db.sql, old, old)).toBe(0);
     expect(await ensureCandlePartitions(db.sql, new Date(Date.UTC(2019, 0, 31)), new Date(Date.UTC(2019, 4, 1)))).toBe(4); // Jan, Feb, Apr, May
     expect(await readCandles(db.sql, instrumentId, "1d", old, new Date(old.getTime() + 86_400_000))).toHaveLength(1);
+  });
+
+  it("a new month is made while a long read holds the table (attached, no exclusive lock on candles)", async () => {
+    const reader = db.connect(1);
+    const writer = db.connect(1);
+    try {
+      await reader.begin(async (tx) => {
+        await tx`select count(*) from peakwatch.candles`;
+        // the reader still holds its lock on candles: an ACCESS EXCLUSIVE request would time out here
+        const made = await writer.begin(async (wtx) => {
+          await wtx`set local lock_timeout = '2s'`;
+          return await ensureCandlePartitions(wtx as unknown as typeof writer, new Date(Date.UTC(2018, 5, 1)), new Date(Date.UTC(2018, 5, 1)));
+        });
+        expect(made).toBe(1);
+      });
+    } finally {
+      await reader.end();
+      await writer.end();
+    }
   });
 
   it("refuses misaligned buckets, duplicates and mismatched arrays with SQLSTATE 22023", async () => {
