@@ -113,3 +113,26 @@ describe("dead tokens", () => {
     expect(await enabled()).toEqual([true]);
   });
 });
+
+describe("candle retention under load", () => {
+  it("a drop that cannot get its lock while a read holds candles is skipped, counted, and done on the next run", async () => {
+    const [instrument] = await db.sql<{ id: number }[]>`
+      insert into peakwatch.instruments (provider, network, symbol) values ('geckoterminal', 'solana', 'pool-lock') returning id`;
+    const [stream] = await db.sql<{ id: number }[]>`insert into peakwatch.candle_streams (instrument_id, timeframe) values (${instrument!.id}, '1d') returning id`;
+    await upsertCandles(db.sql, stream!.id, [{ bucket: new Date(Date.UTC(2015, 0, 1)), open: 1, high: 1, low: 1, close: 1, volume: 1, synthetic: false }], "test");
+    const reader = db.connect(1);
+    try {
+      await reader.begin(async (tx) => {
+        await tx`select count(*) from peakwatch.candles`;
+        const [blocked] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
+        expect(blocked!.result).toMatchObject({ candle_partitions_dropped: 0, candle_partitions_skipped: 1 });
+      });
+    } finally {
+      await reader.end();
+    }
+    const [after] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
+    expect(after!.result).toMatchObject({ candle_partitions_dropped: 1, candle_partitions_skipped: 0 });
+    const [gone] = await db.sql<{ present: boolean }[]>`select to_regclass('peakwatch.candles_2015m01') is not null as present`;
+    expect(gone!.present).toBe(false);
+  });
+});
