@@ -1011,6 +1011,11 @@ export type Database = {
         Returns: string[];
       };
       "candle_partition_name": { Args: { "p_month": string }; Returns: string };
+      "candle_provider_serves": {
+        Args: { "p_provider": string; "p_timeframe": string };
+        Returns: boolean;
+      };
+      "candle_retention": { Args: Record<PropertyKey, never>; Returns: Json };
       "candle_timeframe_interval": {
         Args: { "p_timeframe": string };
         Returns: string;
@@ -1141,6 +1146,10 @@ export type Database = {
         Args: { "p_from": string; "p_to": string };
         Returns: number;
       };
+      "ensure_token_instrument": {
+        Args: { "p_token_id": number };
+        Returns: number;
+      };
       "entry_on_time": {
         Args: { "p_called_at": string; "p_observed_at": string };
         Returns: boolean;
@@ -1207,6 +1216,7 @@ export type Database = {
           "stale_count": number;
         }[];
       };
+      "gecko_network": { Args: { "p_chain": string }; Returns: string };
       "health_queue": {
         Args: Record<PropertyKey, never>;
         Returns: {
