@@ -46,9 +46,20 @@ describe("candles served by real Deno at /functions/v1/candles", () => {
     let outcome = "running";
     for (let i = 0; i < 100 && outcome === "running"; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      [{ outcome }] = await db.sql<{ outcome: string }[]>`select outcome from peakwatch.runs where id = ${runId}`;
+      const [row] = await db.sql<{ outcome: string }[]>`select outcome from peakwatch.runs where id = ${runId}`;
+      outcome = row!.outcome;
     }
     expect(outcome).toBe("ok");
+  });
+
+  it("GET reads the stored bars (the read API) with the service key", async () => {
+    const [stream] = await db.sql<{ instrument_id: number; last_closed_bucket: string }[]>`
+      select instrument_id, last_closed_bucket from peakwatch.candle_streams where timeframe = '1m' and last_closed_bucket is not null limit 1`;
+    const to = new Date(new Date(stream!.last_closed_bucket).getTime() + 60_000);
+    const query = new URLSearchParams({ instrument: String(stream!.instrument_id), timeframe: "1m", from: new Date(to.getTime() - 10 * 60_000).toISOString(), to: to.toISOString() });
+    const response = await fetch(`${server.url}/candles?${query}`, { headers: { Authorization: `Bearer ${serviceKey}` } });
+    expect(response.status).toBe(200);
+    expect(JSON.stringify(await response.json())).toContain(new Date(to.getTime() - 60_000).toISOString());
   });
 
   it("refuses a missing key and a bad body", async () => {
