@@ -7,10 +7,12 @@ import { acceptedKeys } from "../http/auth.ts";
 import { geckoBudget } from "../limits/budget.ts";
 import { providerLimits } from "../limits/gcra.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
-import { alwaysOpen, type TradingCalendar } from "./calendar.ts";
+import type { TradingCalendar } from "./calendar.ts";
+import { calendarFor } from "./calendars.ts";
 import type { ProviderLanes } from "./collect.ts";
 import { createGeckoCandleProvider } from "./geckoterminal.ts";
 import type { CandlesDeps } from "./handler.ts";
+import { handleCandlesRead } from "./read-http.ts";
 
 const candlesEnv = sharedEnv.extend({
   CANDLES_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(10),
@@ -34,9 +36,13 @@ export function verificationLanes(redis: Redis, options: { baseUrl?: string; key
   return { young: lane("verification"), backlog: lane("backfill") };
 }
 
-/** DEX pools trade around the clock; futures calendars (issue 18) register here. */
+/** The instrument's calendar by name; an unknown one is null, and its stream fails with the reason (counted). */
 export function defaultCalendarFor(name: string): TradingCalendar | null {
-  return name === alwaysOpen.name ? alwaysOpen : null;
+  try {
+    return calendarFor(name);
+  } catch {
+    return null;
+  }
 }
 
 let cached: CandlesDeps | undefined;
@@ -50,9 +56,11 @@ export function candlesDeps(): CandlesDeps {
   const redis = createRedis(env.REDIS_URL);
   const lanes = geckoLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
   const verifiers = verificationLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
+  const keys = acceptedKeys(readEnv);
   cached = {
     sql,
-    keys: acceptedKeys(readEnv),
+    keys,
+    read: (request) => handleCandlesRead(request, { sql, keys }),
     providers: () => ({ geckoterminal: lanes }),
     calendarFor: defaultCalendarFor,
     verifiers: () => verifiers,

@@ -24,6 +24,8 @@ export interface CandlesDeps {
   verifiers?: () => { young: CandleProvider; backlog: CandleProvider };
 }
 
+const OVERRUN_MS = 30_000;
+
 // A counted failure (provider, schema drift, a bad calendar) makes the run partial; waiting for our own budget does not.
 const outcomeOf = (stats: CollectStats) => ((stats.failed ?? 0) > 0 ? "partial" : "ok");
 
@@ -46,19 +48,27 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
       try {
         const timeBudgetMs = budgetWithinWallClock(body.timeBudgetMs);
         const started = Date.now();
-        const verified = verifiers && !body.skipVerify
-          ? await verifyWithinRun({ sql, owner, providers: verifiers(), timeBudgetMs, signal: controller.signal })
-          : {};
-        const stats = await runCandles({
-          sql,
-          owner,
-          providers: providers(),
-          calendarFor,
-          timeBudgetMs: Math.max(1_000, timeBudgetMs - (Date.now() - started)),
-          maxSteps: body.maxSteps,
-          signal: controller.signal,
-          settings,
+        // A step stuck past the budget (an upstream or client promise that never settles) must not
+        // leave the run "running" unseen: it is aborted and recorded as an error.
+        let watchdog: ReturnType<typeof setTimeout> | undefined;
+        const overran = new Promise<never>((_, reject) => {
+          watchdog = setTimeout(() => {
+            const error = new Error(`candles run still going ${OVERRUN_MS / 1000} s after its time budget`);
+            controller.abort(error);
+            reject(error);
+          }, timeBudgetMs + OVERRUN_MS);
         });
+        // Call verification (issue 17) first, within its slice of the time budget.
+        const verified = verifiers && !body.skipVerify
+          ? await Promise.race([verifyWithinRun({ sql, owner, providers: verifiers(), timeBudgetMs, signal: controller.signal }), overran])
+          : {};
+        const stats = await Promise.race([
+          runCandles({
+            sql, owner, providers: providers(), calendarFor, timeBudgetMs: Math.max(1_000, timeBudgetMs - (Date.now() - started)),
+            maxSteps: body.maxSteps, signal: controller.signal, settings,
+          }),
+          overran,
+        ]).finally(() => clearTimeout(watchdog));
         if (controller.signal.aborted) stats.stoppedByShutdown = 1;
         Object.assign(stats, verified);
         if ((verified.verifyFailed ?? 0) > 0) stats.failed = (stats.failed ?? 0) + (verified.verifyFailed ?? 0);
