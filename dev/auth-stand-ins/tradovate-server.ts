@@ -5,11 +5,15 @@
  *        → 200 {"p-ticket", "p-time", "p-captcha"?}  time penalty: resend with the ticket after p-time s
  *        → 200 {errorText}                          wrong credentials
  *   GET|POST /auth/renewaccesstoken  Authorization: Bearer → 200 {accessToken, expirationTime, ...} | 401
+ *        (no mdAccessToken, as Tradovate documents the answer; `renewReturnsMdToken` adds one)
  *   GET /auth/me                     a protected resource (401 for a dead token)
  * Loopback only; tokens are random and local.
  *
+ * The mdAccessToken of a session lives as long as its access token; the market-data stand-in
+ * (dev/tradovate-md) asks `mdToken()` whether one is alive and whose it is.
+ *
  * Admin: POST /__admin/faults {kind: "penalty"|"captcha"|"5xx"|"timeout"|"error_text"|"renew_unauthorized"|"none", count?, pTimeSeconds?}
- *        GET /__admin/stats · POST /__admin/expire (every token dies now)
+ *        GET /__admin/stats · POST /__admin/expire (every token dies now) · POST /__admin/expire-md (every md token dies now)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
@@ -29,6 +33,8 @@ export interface TradovateStandInOptions {
   /** Tradovate's tokens live 80–90 minutes; tests use seconds. */
   tokenLifetimeSeconds?: number;
   responseDelayMs?: number;
+  /** Tradovate documents the renewal answer without an mdAccessToken; true adds a new one to it. */
+  renewReturnsMdToken?: boolean;
 }
 
 type FaultKind = "penalty" | "captcha" | "5xx" | "timeout" | "error_text" | "renew_unauthorized";
@@ -46,6 +52,13 @@ export interface TradovateStats {
   /** How long after its penalty each honoured ticket came back, in ms. */
   ticketWaitsMs: number[];
   resource: { ok: number; unauthorized: number };
+  mdTokensIssued: number;
+}
+
+export interface MdTokenInfo {
+  userId: number;
+  name: string;
+  expiresAt: number;
 }
 
 export interface TradovateStandIn {
@@ -55,6 +68,10 @@ export interface TradovateStandIn {
   secrets(): string[];
   setFault(kind: FaultKind | "none", options?: { count?: number; pTimeSeconds?: number }): void;
   expireTokens(): void;
+  /** Kills every market-data token now (access tokens live on). */
+  expireMdTokens(): void;
+  /** Whose market-data token this is and until when; null when unknown or expired. */
+  mdToken(token: string): MdTokenInfo | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +96,7 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
   const user = options.user ?? { name: "peakwatch-demo", password: "local-password", sec: "local-api-secret", cid: 8 };
   const lifetimeMs = (options.tokenLifetimeSeconds ?? 4_800) * 1000;
   const tokens = new Map<string, number>();
+  const mdTokens = new Map<string, number>();
   const tickets = new Map<string, { until: number; issuedAt: number }>();
   const issuedSecrets: string[] = [];
   const faults = new FaultQueue<FaultKind>();
@@ -92,6 +110,7 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     ticketsTooEarly: 0,
     ticketWaitsMs: [],
     resource: { ok: 0, unauthorized: 0 },
+    mdTokensIssued: 0,
   };
   const userId = 15460;
 
@@ -100,7 +119,17 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     const expiresAt = Date.now() + lifetimeMs;
     tokens.set(accessToken, expiresAt);
     issuedSecrets.push(accessToken);
-    return { accessToken, expirationTime: new Date(expiresAt).toISOString() };
+    return { accessToken, expirationTime: new Date(expiresAt).toISOString(), expiresAt };
+  };
+  const newMdToken = (expiresAt: number) => {
+    const mdAccessToken = opaqueToken("md");
+    mdTokens.set(mdAccessToken, expiresAt);
+    issuedSecrets.push(mdAccessToken);
+    stats.mdTokensIssued += 1;
+    return mdAccessToken;
+  };
+  const expireMd = () => {
+    for (const token of mdTokens.keys()) mdTokens.set(token, 0);
   };
   const alive = (req: IncomingMessage) => {
     const bearer = bearerOf(req);
@@ -142,11 +171,9 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     }
     stats.sessions += 1;
     const token = newToken();
-    const mdAccessToken = opaqueToken("md");
-    issuedSecrets.push(mdAccessToken);
     json(res, 200, {
       accessToken: token.accessToken,
-      mdAccessToken,
+      mdAccessToken: newMdToken(token.expiresAt),
       expirationTime: token.expirationTime,
       userStatus: "Active",
       userId,
@@ -166,7 +193,9 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       return send(res, 401, "text/plain", "");
     }
     stats.renewals += 1;
-    json(res, 200, { ...newToken(), userStatus: "Active", userId, name: user.name, hasLive: false });
+    const { accessToken, expirationTime, expiresAt } = newToken();
+    const md = options.renewReturnsMdToken ? { mdAccessToken: newMdToken(expiresAt) } : {};
+    json(res, 200, { accessToken, ...md, expirationTime, userStatus: "Active", userId, name: user.name, hasLive: false });
   };
 
   const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -175,6 +204,10 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     if (key === "POST /__admin/expire") {
       for (const token of tokens.keys()) tokens.set(token, 0);
       return json(res, 200, { expired: tokens.size });
+    }
+    if (key === "POST /__admin/expire-md") {
+      expireMd();
+      return json(res, 200, { expired: mdTokens.size });
     }
     if (key === "POST /__admin/faults") {
       const parsed = faultBody.safeParse(JSON.parse((await readText(req)) || "{}"));
@@ -214,6 +247,11 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     setFault: (kind, fault = {}) => faults.set(kind, fault.count, fault.pTimeSeconds === undefined ? {} : { pTimeSeconds: fault.pTimeSeconds }),
     expireTokens: () => {
       for (const token of tokens.keys()) tokens.set(token, 0);
+    },
+    expireMdTokens: expireMd,
+    mdToken(token) {
+      const expiresAt = mdTokens.get(token);
+      return expiresAt !== undefined && expiresAt > Date.now() ? { userId, name: user.name, expiresAt } : null;
     },
     close: () => close(server),
   };

@@ -8,6 +8,8 @@ import { tradovateAccessTokenRequest, tradovateRenew, type TradovateCall } from 
 
 export interface IssuedToken {
   accessToken: string;
+  /** Tradovate's market-data token of the same session (same expiry); other strategies have none. */
+  mdAccessToken?: string;
   expiresAt: number;
 }
 
@@ -19,6 +21,7 @@ export interface IssueContext extends TradovateCall {
 /** The token being replaced, when there is one: Tradovate renews it instead of opening a new session. */
 export interface PreviousToken {
   accessToken: string;
+  mdAccessToken?: string;
   expiresAt: number;
 }
 
@@ -41,8 +44,12 @@ export async function issueToken(definition: CredentialDefinition, previous: Pre
       const { name, config, secrets } = definition;
       if (previous && previous.expiresAt - context.now() > RENEW_MIN_REMAINING_MS) {
         const renewed = await tradovateRenew(name, config, previous.accessToken, context);
-        if (renewed) return renewed;
-        logEvent("credentials.renewal_refused", { credential: name }, "warn");
+        // Tradovate documents the renewal answer without an mdAccessToken, and nothing says the old
+        // one lives on with the renewed session: a credential that holds one opens a new session
+        // instead, so the market-data token is always as fresh as the access token.
+        if (renewed && (renewed.mdAccessToken || !previous.mdAccessToken)) return renewed;
+        if (renewed) logEvent("credentials.renewal_without_md_token", { credential: name });
+        else logEvent("credentials.renewal_refused", { credential: name }, "warn");
       }
       return await tradovateAccessTokenRequest(name, config, secrets, context);
     }

@@ -4,6 +4,8 @@ import { evalScript, luaScript, type Redis, wrapRedisError } from "../limits/red
 /** An access token as cached in Redis; the key's TTL is its real expiry. */
 export interface StoredToken {
   accessToken: string;
+  /** Tradovate's market-data token: issued with the access token, same expiry, same key and TTL. */
+  mdAccessToken?: string;
   expiresAt: number;
   issuedAt: number;
   /** Tells one refresh's token from another's without comparing token values. */
@@ -26,7 +28,7 @@ export interface CacheState {
   backoffMs: number;
 }
 
-const storedToken = z.object({ accessToken: z.string().min(1), expiresAt: z.number(), issuedAt: z.number(), id: z.string().min(1) });
+const storedToken = z.object({ accessToken: z.string().min(1), mdAccessToken: z.string().min(1).optional(), expiresAt: z.number(), issuedAt: z.number(), id: z.string().min(1) });
 const refreshFailure = z.object({ id: z.string(), at: z.number(), message: z.string() });
 
 const FAILURE_TTL_MS = 300_000;
