@@ -7,6 +7,8 @@
  *   GET|POST /auth/renewaccesstoken  Authorization: Bearer → 200 {accessToken, expirationTime, ...} | 401
  *        (no mdAccessToken, as Tradovate documents the answer; `renewReturnsMdToken` adds one)
  *   GET /auth/me                     a protected resource (401 for a dead token)
+ *   GET /contract/find?name=NQZ6     {id, name, contractMaturityId} | null (quarterly months of ES, MES, NQ, MNQ by CME's roll rule)
+ *   GET /contract/suggest?t=NQ&l=5   [{id, name, ...}] front month first
  * Loopback only; tokens are random and local.
  *
  * The mdAccessToken of a session lives as long as its access token; the market-data stand-in
@@ -17,6 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { CONTRACT_SYMBOL, frontMonth, QUARTERLY_PRODUCTS } from "../../supabase/functions/_shared/providers/tradovate-md/contracts.ts";
 import { bearerOf, close, delay, FaultQueue, json, listen, opaqueToken, readText, send } from "./http.ts";
 
 export interface TradovateUser {
@@ -72,6 +75,8 @@ export interface TradovateStandIn {
   expireMdTokens(): void;
   /** Whose market-data token this is and until when; null when unknown or expired. */
   mdToken(token: string): MdTokenInfo | null;
+  /** Revokes one market-data token (what Tradovate does to the oldest connection over the limit). */
+  revokeMdToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -181,7 +186,7 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       hasLive: false,
       outdatedTaC: false,
       hasFunded: false,
-      hasMarketData: false,
+      hasMarketData: true,
       outdatedLiquidationPolicy: false,
     });
   };
@@ -237,6 +242,14 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       stats.resource.ok += 1;
       return json(res, 200, { userId, name: user.name, fullName: "Peakwatch Demo", email: "demo@example.invalid", emailVerified: true, isTrial: false });
     }
+    if ((path === "/v1/contract/find" || path === "/v1/contract/suggest") && req.method === "GET") {
+      if (!alive(req)) {
+        stats.resource.unauthorized += 1;
+        return send(res, 401, "text/plain", "");
+      }
+      stats.resource.ok += 1;
+      return path.endsWith("/find") ? json(res, 200, contractByName(url.searchParams.get("name") ?? "")) : json(res, 200, suggestContracts(url.searchParams.get("t") ?? "", Number(url.searchParams.get("l") ?? 5)));
+    }
     json(res, 404, { errorText: "Not found" });
   }, options.port, options.host);
 
@@ -249,10 +262,32 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       for (const token of tokens.keys()) tokens.set(token, 0);
     },
     expireMdTokens: expireMd,
+    revokeMdToken(token) {
+      if (mdTokens.has(token)) mdTokens.set(token, 0);
+    },
     mdToken(token) {
       const expiresAt = mdTokens.get(token);
       return expiresAt !== undefined && expiresAt > Date.now() ? { userId, name: user.name, expiresAt } : null;
     },
     close: () => close(server),
   };
+}
+
+/** A stable id per contract symbol, like Tradovate's numeric contract ids. */
+const contractId = (name: string) => 2_000_000 + [...name].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) % 1_000_000, 7);
+const contractItem = (name: string) => ({ id: contractId(name), name, contractMaturityId: contractId(name) % 100_000, status: "DefinitionChecked", providerTickSize: 0.25 });
+
+/** The stand-in lists the quarterly months of the four equity-index products, from the current front month on. */
+function contractByName(name: string) {
+  const match = CONTRACT_SYMBOL.exec(name);
+  const product = match?.[1] ?? "";
+  if (!match || !(QUARTERLY_PRODUCTS as readonly string[]).includes(product) || !"HMUZ".includes(match[2]!)) return null;
+  return contractItem(name);
+}
+
+function suggestContracts(text: string, limit: number) {
+  const product = (QUARTERLY_PRODUCTS as readonly string[]).find((known) => known === text.toUpperCase());
+  if (!product) return [];
+  const front = frontMonth(product, new Date());
+  return [front.contract, front.next].slice(0, Math.max(1, Math.min(limit, 2))).map(contractItem);
 }

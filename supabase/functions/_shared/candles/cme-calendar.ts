@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { TradingCalendar } from "./calendar.ts";
-import { type Timeframe, timeframeMs } from "./timeframes.ts";
+import { timeframeMs } from "./timeframes.ts";
 
 /**
  * CME Globex equity-index futures (NQ, MNQ, ES, MES), in America/Chicago time. The session of trade
@@ -60,6 +60,9 @@ function fromChicagoWall(wallMs: number): number {
   utc = wallMs - (chicagoWall(utc) - utc);
   return utc;
 }
+
+/** The instant of a Chicago wall time: year, month (1–12), day, minutes after midnight. */
+export const chicagoTime = (year: number, month: number, day: number, minute: number): Date => new Date(fromChicagoWall(Date.UTC(year, month - 1, day) + minute * 60_000));
 
 const dayKey = (dayMs: number) => new Date(dayMs).toISOString().slice(0, 10);
 const minutesOf = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
@@ -134,7 +137,3 @@ export function cmeGlobexCalendar(holidays: readonly MarketHoliday[] = []): Trad
     },
   };
 }
-
-/** Bucket starts the calendar expects in a timeframe; a convenience for tests and the stand-in. */
-export const isExpectedBucket = (calendar: TradingCalendar, timeframe: Timeframe, bucket: Date) =>
-  calendar.expectedBuckets(timeframe, bucket, new Date(bucket.getTime() + 1)).length === 1;
