@@ -5,7 +5,9 @@
  *        → 200 {"p-ticket", "p-time", "p-captcha"?}  time penalty: resend with the ticket after p-time s
  *        → 200 {errorText}                          wrong credentials
  *   GET|POST /auth/renewaccesstoken  Authorization: Bearer → 200 {accessToken, expirationTime, ...} | 401
- *        (no mdAccessToken, as Tradovate documents the answer; `renewReturnsMdToken` adds one)
+ *        (no mdAccessToken, as Tradovate documents the answer; `renewReturnsMdToken` adds one). A
+ *        renewal extends the session, and with it the session's md token (`mdSurvivesRenewal: false`
+ *        lets the md token die at its old expiry instead).
  *   GET /auth/me                     a protected resource (401 for a dead token)
  *   GET /contract/find?name=NQZ6     {id, name, contractMaturityId} | null (quarterly months of ES, MES, NQ, MNQ by CME's roll rule)
  *   GET /contract/suggest?t=NQ&l=5   [{id, name, ...}] front month first
@@ -38,6 +40,7 @@ export interface TradovateStandInOptions {
   responseDelayMs?: number;
   /** Tradovate documents the renewal answer without an mdAccessToken; true adds a new one to it. */
   renewReturnsMdToken?: boolean;
+  mdSurvivesRenewal?: boolean;
 }
 
 type FaultKind = "penalty" | "captcha" | "5xx" | "timeout" | "error_text" | "renew_unauthorized";
@@ -102,6 +105,8 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
   const lifetimeMs = (options.tokenLifetimeSeconds ?? 4_800) * 1000;
   const tokens = new Map<string, number>();
   const mdTokens = new Map<string, number>();
+  /** The md token of each access token's session. */
+  const sessionMd = new Map<string, string>();
   const tickets = new Map<string, { until: number; issuedAt: number }>();
   const issuedSecrets: string[] = [];
   const faults = new FaultQueue<FaultKind>();
@@ -178,7 +183,11 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     const token = newToken();
     json(res, 200, {
       accessToken: token.accessToken,
-      mdAccessToken: newMdToken(token.expiresAt),
+      mdAccessToken: (() => {
+        const md = newMdToken(token.expiresAt);
+        sessionMd.set(token.accessToken, md);
+        return md;
+      })(),
       expirationTime: token.expirationTime,
       userStatus: "Active",
       userId,
@@ -199,7 +208,12 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     }
     stats.renewals += 1;
     const { accessToken, expirationTime, expiresAt } = newToken();
-    const md = options.renewReturnsMdToken ? { mdAccessToken: newMdToken(expiresAt) } : {};
+    const previousMd = sessionMd.get(bearerOf(req) ?? "");
+    let md = {};
+    if (options.renewReturnsMdToken) md = { mdAccessToken: newMdToken(expiresAt) };
+    else if (previousMd && options.mdSurvivesRenewal !== false && (mdTokens.get(previousMd) ?? 0) > Date.now()) mdTokens.set(previousMd, expiresAt);
+    const sessionToken = "mdAccessToken" in md ? (md as { mdAccessToken: string }).mdAccessToken : previousMd;
+    if (sessionToken) sessionMd.set(accessToken, sessionToken);
     json(res, 200, { accessToken, ...md, expirationTime, userStatus: "Active", userId, name: user.name, hasLive: false });
   };
 

@@ -240,7 +240,8 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
         return held;
       }
     }
-    const outcome = await refresh(definition, cache, seen, forceRefresh, kind === "md" && held === undefined);
+    // A market-data token that is missing, or was refused, comes from a new session: a renewal would only carry it forward.
+    const outcome = await refresh(definition, cache, seen, forceRefresh, kind === "md" && (held === undefined || forceRefresh));
     if (outcome.kind === "refreshed") {
       const issued = pick(outcome.token, kind);
       if (issued !== undefined) return issued;

@@ -44,12 +44,12 @@ export async function issueToken(definition: CredentialDefinition, previous: Pre
       const { name, config, secrets } = definition;
       if (previous && previous.expiresAt - context.now() > RENEW_MIN_REMAINING_MS) {
         const renewed = await tradovateRenew(name, config, previous.accessToken, context);
-        // Tradovate documents the renewal answer without an mdAccessToken, and nothing says the old
-        // one lives on with the renewed session: a credential that holds one opens a new session
-        // instead, so the market-data token is always as fresh as the access token.
-        if (renewed && (renewed.mdAccessToken || !previous.mdAccessToken)) return renewed;
-        if (renewed) logEvent("credentials.renewal_without_md_token", { credential: name });
-        else logEvent("credentials.renewal_refused", { credential: name }, "warn");
+        // Tradovate documents the renewal answer without an mdAccessToken: renewal "extends the
+        // current session", so the session's market-data token is carried forward with the new
+        // expiry. Should Tradovate refuse it, the market-data client asks for a forced refresh,
+        // which opens a new session (store.ts) and so gets a new one.
+        if (renewed) return renewed.mdAccessToken || !previous.mdAccessToken ? renewed : { ...renewed, mdAccessToken: previous.mdAccessToken };
+        logEvent("credentials.renewal_refused", { credential: name }, "warn");
       }
       return await tradovateAccessTokenRequest(name, config, secrets, context);
     }

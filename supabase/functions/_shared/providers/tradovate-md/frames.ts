@@ -108,11 +108,14 @@ export interface ChartPacket {
   rejected: number;
 }
 
-/** The packets of a `chart` event; null when the event is something else. */
+/**
+ * The packets of a chart event; null when the event is something else. Public clients see charts as
+ * `{"e":"chart","d":{"charts":[…]}}`; Tradovate's own tutorial reads `d.charts` whatever `e` says,
+ * and so does this.
+ */
 export function readChartEvent(event: EventMessage): { packets: ChartPacket[]; rejected: number } | null {
-  if (event.e !== "chart") return null;
   const body = chartEvent.safeParse(event.d);
-  if (!body.success) return { packets: [], rejected: 1 };
+  if (!body.success) return event.e === "chart" ? { packets: [], rejected: 1 } : null;
   let rejected = 0;
   const packets: ChartPacket[] = [];
   for (const raw of body.data.charts) {
