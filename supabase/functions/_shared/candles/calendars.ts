@@ -1,12 +1,12 @@
 import { alwaysOpen, type TradingCalendar } from "./calendar.ts";
 import { CME_GLOBEX, cmeGlobexCalendar, type MarketHoliday } from "./cme-calendar.ts";
 
+/** What a calendar may need besides its name: the CME Globex calendar takes its holiday rows (loadMarketHolidays). */
 export interface CalendarInputs {
-  /** peakwatch.market_holidays rows of the calendar (loadMarketHolidays); calendars without exceptions ignore them. */
   holidays?: readonly MarketHoliday[];
 }
 
-/** The calendar an instrument names (instruments.calendar). */
+/** The calendar an instrument names (instruments.calendar); an unknown name is an error, never "always open". */
 export function calendarFor(name: string, inputs: CalendarInputs = {}): TradingCalendar {
   switch (name) {
     case alwaysOpen.name:

@@ -188,6 +188,215 @@ export type Database = {
           },
         ];
       };
+      "candle_gaps": {
+        Row: {
+          "attempts": number;
+          "detected_at": string;
+          "gap_from": string;
+          "gap_to": string;
+          "id": number;
+          "reason": string | null;
+          "repaired_at": string | null;
+          "stream_id": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "detected_at"?: string;
+          "gap_from": string;
+          "gap_to": string;
+          "id"?: never;
+          "reason"?: string | null;
+          "repaired_at"?: string | null;
+          "stream_id": number;
+        };
+        Update: {
+          "attempts"?: number;
+          "detected_at"?: string;
+          "gap_from"?: string;
+          "gap_to"?: string;
+          "id"?: never;
+          "reason"?: string | null;
+          "repaired_at"?: string | null;
+          "stream_id"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "candle_gaps_stream_id_fkey";
+            columns: ["stream_id"];
+            isOneToOne: false;
+            referencedRelation: "candle_streams";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "candle_settings": {
+        Row: {
+          "auto_instruments": boolean;
+          "backfill_days": number;
+          "default_timeframes": (string)[];
+          "id": boolean;
+          "partitions_ahead_months": number;
+          "pool_stream_interval": string;
+          "retention_months": number;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "auto_instruments"?: boolean;
+          "backfill_days"?: number;
+          "default_timeframes"?: (string)[];
+          "id"?: boolean;
+          "partitions_ahead_months"?: number;
+          "pool_stream_interval"?: string;
+          "retention_months"?: number;
+          "updated_at"?: string;
+        };
+        Update: {
+          "auto_instruments"?: boolean;
+          "backfill_days"?: number;
+          "default_timeframes"?: (string)[];
+          "id"?: boolean;
+          "partitions_ahead_months"?: number;
+          "pool_stream_interval"?: string;
+          "retention_months"?: number;
+          "updated_at"?: string;
+        };
+        Relationships: [];
+      };
+      "candle_streams": {
+        Row: {
+          "attempts": number;
+          "backfill_cursor": string | null;
+          "backfill_done_at": string | null;
+          "backfill_target": string | null;
+          "bars_written": number;
+          "coverage_reason": string | null;
+          "created_at": string;
+          "due_at": string;
+          "enabled": boolean;
+          "gaps_found": number;
+          "gaps_repaired": number;
+          "id": number;
+          "instrument_id": number;
+          "last_closed_bucket": string | null;
+          "last_error": string | null;
+          "last_success_at": string | null;
+          "lease_owner": string | null;
+          "lease_until": string | null;
+          "revisions": number;
+          "timeframe": string;
+          "updated_at": string;
+          "written_hour": string | null;
+          "written_in_hour": number;
+          "written_prev_hour": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "attempts"?: number;
+          "backfill_cursor"?: string | null;
+          "backfill_done_at"?: string | null;
+          "backfill_target"?: string | null;
+          "bars_written"?: number;
+          "coverage_reason"?: string | null;
+          "created_at"?: string;
+          "due_at"?: string;
+          "enabled"?: boolean;
+          "gaps_found"?: number;
+          "gaps_repaired"?: number;
+          "id"?: never;
+          "instrument_id": number;
+          "last_closed_bucket"?: string | null;
+          "last_error"?: string | null;
+          "last_success_at"?: string | null;
+          "lease_owner"?: string | null;
+          "lease_until"?: string | null;
+          "revisions"?: number;
+          "timeframe": string;
+          "updated_at"?: string;
+          "written_hour"?: string | null;
+          "written_in_hour"?: number;
+          "written_prev_hour"?: number;
+        };
+        Update: {
+          "attempts"?: number;
+          "backfill_cursor"?: string | null;
+          "backfill_done_at"?: string | null;
+          "backfill_target"?: string | null;
+          "bars_written"?: number;
+          "coverage_reason"?: string | null;
+          "created_at"?: string;
+          "due_at"?: string;
+          "enabled"?: boolean;
+          "gaps_found"?: number;
+          "gaps_repaired"?: number;
+          "id"?: never;
+          "instrument_id"?: number;
+          "last_closed_bucket"?: string | null;
+          "last_error"?: string | null;
+          "last_success_at"?: string | null;
+          "lease_owner"?: string | null;
+          "lease_until"?: string | null;
+          "revisions"?: number;
+          "timeframe"?: string;
+          "updated_at"?: string;
+          "written_hour"?: string | null;
+          "written_in_hour"?: number;
+          "written_prev_hour"?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "candle_streams_instrument_id_fkey";
+            columns: ["instrument_id"];
+            isOneToOne: false;
+            referencedRelation: "instruments";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      "candles": {
+        Row: {
+          "bucket": string;
+          "close": number;
+          "fetched_at": string;
+          "high": number;
+          "instrument_id": number;
+          "low": number;
+          "open": number;
+          "source": string;
+          "synthetic": boolean;
+          "timeframe": string;
+          "volume": number;
+        };
+        ComputedFields: never;
+        Insert: {
+          "bucket": string;
+          "close": number;
+          "fetched_at"?: string;
+          "high": number;
+          "instrument_id": number;
+          "low": number;
+          "open": number;
+          "source": string;
+          "synthetic"?: boolean;
+          "timeframe": string;
+          "volume"?: number;
+        };
+        Update: {
+          "bucket"?: string;
+          "close"?: number;
+          "fetched_at"?: string;
+          "high"?: number;
+          "instrument_id"?: number;
+          "low"?: number;
+          "open"?: number;
+          "source"?: string;
+          "synthetic"?: boolean;
+          "timeframe"?: string;
+          "volume"?: number;
+        };
+        Relationships: [];
+      };
       "copycat_tokens": {
         Row: {
           "flagged_at": string;
@@ -310,6 +519,60 @@ export type Database = {
           "updated_at"?: string;
         };
         Relationships: [];
+      };
+      "instruments": {
+        Row: {
+          "backfill_days": number;
+          "calendar": string;
+          "contract": string | null;
+          "created_at": string;
+          "enabled": boolean;
+          "id": number;
+          "network": string | null;
+          "provider": string;
+          "symbol": string;
+          "token_id": number | null;
+          "token_side": string | null;
+          "updated_at": string;
+        };
+        ComputedFields: never;
+        Insert: {
+          "backfill_days"?: number;
+          "calendar"?: string;
+          "contract"?: string | null;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "id"?: never;
+          "network"?: string | null;
+          "provider": string;
+          "symbol": string;
+          "token_id"?: number | null;
+          "token_side"?: string | null;
+          "updated_at"?: string;
+        };
+        Update: {
+          "backfill_days"?: number;
+          "calendar"?: string;
+          "contract"?: string | null;
+          "created_at"?: string;
+          "enabled"?: boolean;
+          "id"?: never;
+          "network"?: string | null;
+          "provider"?: string;
+          "symbol"?: string;
+          "token_id"?: number | null;
+          "token_side"?: string | null;
+          "updated_at"?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "instruments_token_id_fkey";
+            columns: ["token_id"];
+            isOneToOne: false;
+            referencedRelation: "tokens";
+            referencedColumns: ["id"];
+          },
+        ];
       };
       "invocations": {
         Row: {
@@ -739,6 +1002,41 @@ export type Database = {
         }[];
       };
       "call_sanitized": { Args: { "p_item": Json }; Returns: Json };
+      "candle_bucket": {
+        Args: { "p_at": string; "p_timeframe": string };
+        Returns: string;
+      };
+      "candle_buckets": {
+        Args: { "p_from": string; "p_stream_id": number; "p_to": string };
+        Returns: string[];
+      };
+      "candle_partition_name": { Args: { "p_month": string }; Returns: string };
+      "candle_provider_serves": {
+        Args: { "p_provider": string; "p_timeframe": string };
+        Returns: boolean;
+      };
+      "candle_retention": { Args: Record<PropertyKey, never>; Returns: Json };
+      "candle_timeframe_interval": {
+        Args: { "p_timeframe": string };
+        Returns: string;
+      };
+      "candles": {
+        Args: {
+          "p_from": string;
+          "p_instrument_id": number;
+          "p_timeframe": string;
+          "p_to": string;
+        };
+        Returns: {
+          "bucket": string;
+          "close": number;
+          "high": number;
+          "low": number;
+          "open": number;
+          "synthetic": boolean;
+          "volume": number;
+        }[];
+      };
       "check_batch": {
         Args: { "p_fn": string; "p_token_ids": (number)[] };
         Returns: undefined;
@@ -781,6 +1079,30 @@ export type Database = {
           "token_id": number;
         }[];
       };
+      "claim_candle_streams": {
+        Args: {
+          "p_lease_seconds": number;
+          "p_limit": number;
+          "p_owner": string;
+          "p_provider": string;
+        };
+        Returns: {
+          "attempts": number;
+          "backfill_cursor": string;
+          "backfill_done_at": string;
+          "backfill_target": string;
+          "calendar": string;
+          "contract": string;
+          "instrument_id": number;
+          "last_closed_bucket": string;
+          "network": string;
+          "provider": string;
+          "stream_id": number;
+          "symbol": string;
+          "timeframe": string;
+          "token_side": string;
+        }[];
+      };
       "claim_sources": {
         Args: { "p_lease": string; "p_limit": number; "p_name"?: string };
         Returns: {
@@ -800,12 +1122,32 @@ export type Database = {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
         Returns: number;
       };
+      "complete_candle_stream": {
+        Args: {
+          "p_backfill_cursor": string;
+          "p_backfill_done": boolean;
+          "p_coverage_reason": string;
+          "p_last_closed_bucket": string;
+          "p_next_due_at": string;
+          "p_owner"?: string;
+          "p_stream_id": number;
+        };
+        Returns: boolean;
+      };
       "enqueue": {
         Args: {
           "p_due_at"?: string;
           "p_priority"?: number;
           "p_token_ids": (number)[];
         };
+        Returns: number;
+      };
+      "ensure_candle_partitions": {
+        Args: { "p_from": string; "p_to": string };
+        Returns: number;
+      };
+      "ensure_token_instrument": {
+        Args: { "p_token_id": number };
         Returns: number;
       };
       "entry_on_time": {
@@ -841,6 +1183,15 @@ export type Database = {
           "token_id": number;
         }[];
       };
+      "fail_candle_stream": {
+        Args: {
+          "p_error": string;
+          "p_owner"?: string;
+          "p_retry_at": string;
+          "p_stream_id": number;
+        };
+        Returns: number;
+      };
       "finish_poll": {
         Args: {
           "p_error"?: string;
@@ -865,6 +1216,7 @@ export type Database = {
           "stale_count": number;
         }[];
       };
+      "gecko_network": { Args: { "p_chain": string }; Returns: string };
       "health_queue": {
         Args: Record<PropertyKey, never>;
         Returns: {
@@ -1026,6 +1378,26 @@ export type Database = {
         }[];
       };
       "secret": { Args: { "p_name": string }; Returns: string };
+      "upsert_candles": {
+        Args: {
+          "p_buckets": (string)[];
+          "p_close": (number)[];
+          "p_high": (number)[];
+          "p_low": (number)[];
+          "p_open": (number)[];
+          "p_source": string;
+          "p_stream_id": number;
+          "p_synthetic": (boolean)[];
+          "p_volume": (number)[];
+        };
+        Returns: {
+          "filled": number;
+          "inserted": number;
+          "revised": number;
+          "unchanged": number;
+          "updated": number;
+        }[];
+      };
     };
     Enums: {
       [_ in never]: never;

@@ -42,6 +42,8 @@ const variables = z.object({
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(50).max(30_000).default(2_500),
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(5_000),
   HEALTH_CHART_HOURS: z.coerce.number().int().min(1).max(72).default(6),
+  /** How long after a bar closes before a candle stream missing it counts as late (collector cadence + provider lag). */
+  HEALTH_CANDLES_GRACE_SECONDS: seconds(90, 3_600),
   /** Where the trackers keep the providers' breakers (providers:unavailableFor reads them). */
   PEAKWATCH_REDIS_PREFIX: sharedEnv.shape.PEAKWATCH_REDIS_PREFIX,
 });
@@ -90,6 +92,7 @@ export const healthEnv = z.preprocess(blankAsUnset, variables).transform((env, c
   checkTimeoutMs: env.HEALTH_CHECK_TIMEOUT_MS,
   cacheMs: env.HEALTH_CACHE_MS,
   chartHours: env.HEALTH_CHART_HOURS,
+  candles: { graceSeconds: env.HEALTH_CANDLES_GRACE_SECONDS },
   redisPrefix: env.PEAKWATCH_REDIS_PREFIX,
 }));
 

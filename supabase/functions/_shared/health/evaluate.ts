@@ -1,6 +1,7 @@
 import type { Sql } from "../db/client.ts";
 import type { Redis } from "../limits/redis.ts";
 import { postgresCheck, redisCheck } from "./checks/connectivity.ts";
+import { candleChecks } from "./checks/candles.ts";
 import { credentialChecks } from "./checks/credentials.ts";
 import { deployChecks } from "./checks/deploy.ts";
 import { cronChecks } from "./checks/cron.ts";
@@ -37,6 +38,7 @@ const DATABASE_AREAS: readonly Area[] = [
   ["credentials", credentialChecks],
   ["cron", cronChecks],
   ["deploy", deployChecks],
+  ["candles", candleChecks],
 ];
 
 class Timeout extends Error {

@@ -53,6 +53,13 @@ export const CHECKS = {
   /** Requests whose outcome was never collected: pg_net or the collector job is not working. */
   "invocations:unresolved": spec("requests", "above", 1, 30),
   "calls:copycatTickers": spec("tickers", "above", 1, null),
+  /** Closed bars the worst candle stream is missing past the grace, on its instrument's calendar. */
+  "candles:lastBarAge": spec("bars", "above", 1, 2),
+  // Candle figures shown beside it, never graded (INFORMATIONAL).
+  "candles:coveragePercent": spec("percent", "below", null, null),
+  "candles:rowsPerHour": spec("rows", "above", null, null),
+  "candles:streamsBehind": spec("streams", "above", null, null),
+  "candles:backfillPercent": spec("percent", "below", null, null),
   "credentials:secondsToExpiry": spec("s", "below", 600, 60),
   "cron:failedRuns": spec("runs", "above", 1, 10, "system"),
   "cron:inactiveJobs": spec("jobs", "above", 1, null, "system"),
@@ -73,7 +80,15 @@ export type CheckName = keyof typeof CHECKS;
  * uptime checker at warn for an hour. Every other reading changes the status as soon as it is
  * graded, at the cadence health is evaluated (HEALTH_CACHE_MS).
  */
-export const INFORMATIONAL: ReadonlySet<string> = new Set(["calls:copycatTickers", "sources:rejectedCalls", "deploy:release"]);
+export const INFORMATIONAL: ReadonlySet<string> = new Set([
+  "calls:copycatTickers",
+  "sources:rejectedCalls",
+  "deploy:release",
+  "candles:coveragePercent",
+  "candles:rowsPerHour",
+  "candles:streamsBehind",
+  "candles:backfillPercent",
+]);
 
 export const affectsStatus = (name: string): boolean => !INFORMATIONAL.has(name);
 
