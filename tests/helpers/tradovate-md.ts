@@ -40,6 +40,7 @@ export function provider(
     openSocket: wsSocket,
     egress: localEgress(),
     lockWaitMs: 30_000,
+    sessionIdleMs: 0,
     ...rest,
   });
 }

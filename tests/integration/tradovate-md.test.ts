@@ -69,6 +69,21 @@ describe("Tradovate market data against the stand-ins", () => {
     expect(await fx.redis.hgetall(`${fx.keyPrefix}tradovate:contracts`)).toHaveProperty("NQ");
   });
 
+  it("stream-by-stream fetches, as the collector makes them, share one session until it has been idle a moment", async () => {
+    fx = await credentialsFixture(db.sql);
+    md = await mdStandIn(fx, { historyDays: 6 });
+    const bars = provider(fx, md, { sessionIdleMs: 5_000 });
+    for (const [index, symbol] of ["NQ", "MNQ", "ES", "MES"].entries()) okBars((await bars.fetchBars([closedWindow(symbol, "15m", 4, index)], signal()))[0]);
+    expect(bars.stats()).toMatchObject({ sessions: 1, charts: 4 });
+    expect(md.stats()).toMatchObject({ connections: 1, authorized: 1 });
+    // The lock is held while the session is open: another isolate waits (here: gives up at once).
+    const other = provider(fx, md, { lockWaitMs: 0 });
+    expect((await other.fetchBars([closedWindow("NQ", "15m", 4)], signal()))[0]).toMatchObject({ ok: false, kind: "budget" });
+    await bars.close();
+    okBars((await other.fetchBars([closedWindow("NQ", "15m", 4)], signal()))[0]);
+    expect(md.stats().peakConnectionsPerUser).toBe(1);
+  });
+
   it("fetching the same window again gives the same bars (the walk is a function of the clock, not of the request)", async () => {
     fx = await credentialsFixture(db.sql);
     md = await mdStandIn(fx, { historyDays: 6 });

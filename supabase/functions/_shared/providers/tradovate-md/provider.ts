@@ -43,6 +43,13 @@ export interface TradovateProviderOptions {
   eohTimeoutMs?: number;
   heartbeatMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * The collector asks stream by stream; the session (and the account's socket lock) stays open this
+   * long after a fetch, so the streams of one invocation share it, then closes. 0: close at once.
+   */
+  sessionIdleMs?: number;
+  /** Told the contract month each product resolved to (the candles deps write instruments.contract). */
+  onContract?: (month: ContractMonth) => Promise<void>;
 }
 
 export interface TradovateProviderStats {
@@ -69,6 +76,8 @@ export interface TradovateBarProvider extends CandleProvider {
   stats(): TradovateProviderStats;
   /** The contract month each product resolved to in the last fetch, with its roll time. */
   contracts(): ContractMonth[];
+  /** Closes the session and frees the account's socket now (else it closes after `sessionIdleMs`). */
+  close(): Promise<void>;
 }
 
 type Failure = Extract<BarPage, { ok: false }>;
@@ -123,6 +132,7 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
       if (before && before !== month.contract) logEvent("tradovate.contract_rolled", { product: symbol, from: before, to: month.contract });
       await options.redis.hset(`${options.keyPrefix}tradovate:contracts`, symbol, current).catch(() => {});
     }
+    if (lastContract.get(symbol) !== current) await options.onContract?.(month).catch(() => {});
     lastContract.set(symbol, current);
     return month;
   }
@@ -201,50 +211,98 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
     return toPage(request, chart.bars);
   }
 
-  async function fetchBars(requests: BarRequest[], signal: AbortSignal): Promise<BarPage[]> {
+  /** The open session of this provider (one isolate) and the account's socket lock it holds. */
+  interface Held {
+    session: MdSession | null;
+    release(): Promise<void>;
+    renewal: ReturnType<typeof setInterval>;
+  }
+  let active: Held | null = null;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function closeActive(): Promise<void> {
+    clearTimeout(idleTimer);
+    const current = active;
+    active = null;
+    if (!current) return;
+    clearInterval(current.renewal);
+    current.session?.close();
+    await current.release();
+  }
+
+  /** The account's socket lock, held by this provider until it closes; null when another holder keeps it. */
+  async function holdLock(signal: AbortSignal): Promise<Held | null> {
+    if (active) return active;
+    const held = await acquireSocketLock(options.redis, `${options.keyPrefix}tradovate:md-socket:${options.credential}`, {
+      ttlMs: lockTtlMs,
+      waitMs: options.lockWaitMs ?? 15_000,
+      signal,
+    });
+    if (!held) return null;
+    count("lockWaitedMs", held.waitedMs);
+    const entry: Held = {
+      session: null,
+      release: held.lock.release,
+      renewal: setInterval(() => {
+        held.lock.renew().then((kept) => {
+          // Lost (a pause longer than the lease): another isolate may open a socket now, so ours goes.
+          if (!kept && active === entry) {
+            logEvent("tradovate.socket_lock_lost", { credential: options.credential }, "warn");
+            void closeActive();
+          }
+        }, () => {});
+      }, Math.max(1_000, Math.floor(lockTtlMs / 3))),
+    };
+    active = entry;
+    return entry;
+  }
+
+  async function fetchLocked(requests: BarRequest[], signal: AbortSignal): Promise<BarPage[]> {
+    clearTimeout(idleTimer);
     const results: (BarPage | undefined)[] = requests.map((request) =>
       ELEMENT_MINUTES[request.timeframe] === undefined ? failure("unsupported_timeframe", `Tradovate bars are not offered for ${request.timeframe}`, "not_on_provider") : undefined,
     );
     let remaining = results.flatMap((result, index) => (result === undefined ? [index] : []));
     if (remaining.length === 0) return results as BarPage[];
 
-    const held = await acquireSocketLock(options.redis, `${options.keyPrefix}tradovate:md-socket:${options.credential}`, {
-      ttlMs: lockTtlMs,
-      waitMs: options.lockWaitMs ?? 15_000,
-      signal,
-    });
+    const held = await holdLock(signal);
     if (!held) {
       count("lockBusy");
-      for (const index of remaining) results[index] = failure("socket_busy", `another session holds the market-data socket of credential "${options.credential}"`);
+      // "budget": the collector hands the stream back for a moment instead of counting a failure.
+      for (const index of remaining) results[index] = failure("budget", `another session holds the market-data socket of credential "${options.credential}"`);
       return results as BarPage[];
     }
-    count("lockWaitedMs", held.waitedMs);
-    const renewal = setInterval(() => void held.lock.renew().catch(() => {}), Math.max(1_000, Math.floor(lockTtlMs / 3)));
     try {
       const allowedHosts = await options.store.allowedHosts(options.credential);
       await egress.policy.check(new URL(mdUrl), { kind: "provider", carriesSecret: true, secretHosts: allowedHosts, secretName: `credential "${options.credential}" (market data)` });
       let attempts = 0;
       let rejectedToken: string | undefined;
       while (remaining.length > 0) {
-        let session: MdSession | undefined;
         let token = "";
         try {
-          token = await options.store.getToken(options.credential, rejectedToken === undefined ? { kind: "md" } : { kind: "md", forceRefresh: true, rejected: rejectedToken });
-          count("sessions");
-          session = await openMdSession({
-            url: mdUrl,
-            token,
-            openSocket,
-            signal,
-            heartbeatMs: options.heartbeatMs,
-            requestTimeoutMs: options.requestTimeoutMs,
-            maxFrameChars: egress.policy.settings.maxBytes.provider,
-          });
+          if (!held.session?.alive) {
+            held.session?.close();
+            held.session = null;
+            token = await options.store.getToken(options.credential, rejectedToken === undefined ? { kind: "md" } : { kind: "md", forceRefresh: true, rejected: rejectedToken });
+            count("sessions");
+            held.session = await openMdSession({
+              url: mdUrl,
+              token,
+              openSocket,
+              signal,
+              heartbeatMs: options.heartbeatMs,
+              requestTimeoutMs: options.requestTimeoutMs,
+              maxFrameChars: egress.policy.settings.maxBytes.provider,
+            });
+          }
           for (const index of [...remaining]) {
-            results[index] = await fetchOne(session, requests[index]!, signal, allowedHosts, options.eohTimeoutMs ?? 20_000);
+            results[index] = await fetchOne(held.session, requests[index]!, signal, allowedHosts, options.eohTimeoutMs ?? 20_000);
             remaining = remaining.filter((other) => other !== index);
           }
         } catch (error) {
+          held.session?.close();
+          held.session = null;
           const kind = error instanceof MdSessionError ? error.kind : null;
           if (kind === "unauthorized" && rejectedToken === undefined) {
             // An expired or revoked md token: refresh it once (single flight) and open a new session.
@@ -265,18 +323,24 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
           const label = kind === "unauthorized" ? "unauthorized" : kind === "dropped" ? "socket_dropped" : (kind ?? (error instanceof Error && error.name.startsWith("Credential") ? "credential" : "upstream"));
           for (const index of remaining) results[index] = failure(label, message);
           remaining = [];
-        } finally {
-          session?.close();
         }
       }
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       for (const index of remaining) results[index] = failure(error instanceof Error && error.name === "EgressError" ? "egress_refused" : "upstream", message);
     } finally {
-      clearInterval(renewal);
-      await held.lock.release();
+      const idleMs = options.sessionIdleMs ?? 1_500;
+      if (idleMs <= 0 || !active?.session?.alive) await closeActive();
+      else idleTimer = setTimeout(() => void closeActive(), idleMs);
     }
     return results as BarPage[];
+  }
+
+  /** One fetch at a time per provider: they share its session. */
+  function fetchBars(requests: BarRequest[], signal: AbortSignal): Promise<BarPage[]> {
+    const run = queue.then(() => fetchLocked(requests, signal));
+    queue = run.catch(() => {});
+    return run;
   }
 
   return {
@@ -285,5 +349,6 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
     fetchBars,
     stats: () => ({ ...stats }),
     contracts: () => [...resolved.values()],
+    close: () => queue.then(closeActive),
   };
 }

@@ -78,6 +78,8 @@ export interface MdSession {
   /** md/cancelChart for a subscription id; a refusal is returned, not thrown (the session is closing anyway). */
   cancelChart(subscriptionId: number): Promise<number>;
   close(): void;
+  /** False once the socket dropped, the server closed it or we did. */
+  readonly alive: boolean;
   readonly frames: { received: number; heartbeatsSent: number };
 }
 
@@ -228,6 +230,9 @@ export function openMdSession(options: MdSessionOptions): Promise<MdSession> {
     close() {
       options.signal.removeEventListener("abort", onAbort);
       fail(new MdSessionError("dropped", "closed by us"));
+    },
+    get alive() {
+      return failure === null;
     },
     frames,
   };
