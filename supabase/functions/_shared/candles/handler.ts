@@ -18,6 +18,8 @@ export interface CandlesDeps {
   /** GET: the read API (h16a's handleCandlesRead, wired in deps); absent, GET answers 405. */
   read?: (request: Request) => Promise<Response>;
   settings?: Partial<CollectSettings>;
+  /** Async set-up before each collection (issue 18: the CME holiday rows, the Tradovate provider). */
+  prepare?: () => Promise<void>;
 }
 
 // A counted failure (provider, schema drift, a bad calendar) makes the run partial; waiting for our own budget does not.
@@ -40,6 +42,7 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
 
     const work = (async () => {
       try {
+        await deps().prepare?.();
         const stats = await runCandles({
           sql,
           owner,

@@ -3,7 +3,7 @@ import type { Egress } from "../egress/fetch.ts";
 import type { Redis } from "../limits/redis.ts";
 import { sleep as defaultSleep } from "../limits/sleep.ts";
 import { logEvent } from "../log.ts";
-import type { CredentialDefinition, Strategy } from "./definitions.ts";
+import type { CredentialConfig, CredentialDefinition, Strategy } from "./definitions.ts";
 import { CredentialError, CredentialUpstreamError, CredentialWaitTimeoutError, safeErrorMessage } from "./errors.ts";
 import type { RefreshTokenVault } from "./refresh-tokens.ts";
 import type { CredentialRegistry } from "./registry.ts";
@@ -73,6 +73,8 @@ export interface CredentialStore {
   names(): Promise<string[]>;
   /** Hosts the credential's token may be sent to (a feed using it is refused for any other). */
   allowedHosts(name: string): Promise<readonly string[]>;
+  /** The credential's non-secret config (e.g. a Tradovate base_url for REST calls with its token). */
+  config(name: string): Promise<CredentialConfig>;
 }
 
 type Outcome = { kind: "refreshed"; token: StoredToken } | { kind: "failed"; error: unknown };
@@ -157,7 +159,13 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (issued.expiresAt - now() <= MIN_USABLE_MS) {
         throw new CredentialError(definition.name, `credential "${definition.name}": the upstream issued a token that is already expired`);
       }
-      const token: StoredToken = { ...issued, issuedAt: startedAt, id: crypto.randomUUID() };
+      const carried = issued.mdAccessToken !== undefined && issued.mdAccessToken === current?.mdAccessToken;
+      const token: StoredToken = {
+        ...issued,
+        issuedAt: startedAt,
+        id: crypto.randomUUID(),
+        ...(issued.mdAccessToken === undefined ? {} : { mdIssuedAt: carried ? (current?.mdIssuedAt ?? current?.issuedAt ?? startedAt) : startedAt }),
+      };
       if (!(await cache.write(token, current?.id ?? null, now()))) {
         const { token: newer } = await cache.read();
         if (newer) return { kind: "refreshed", token: newer };
@@ -235,8 +243,10 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     }
     if (forceRefresh && held !== undefined) {
       if (rejected !== undefined && held !== rejected) return held;
-      if (now() - cached!.issuedAt < forcedMinIntervalMs) {
-        logEvent("credentials.forced_refresh_skipped", { credential: name, kind, tokenAgeMs: now() - cached!.issuedAt }, "warn");
+      // The age of the token that was refused: a renewal carries the md token forward, so it may be older than the access token.
+      const issuedAt = kind === "md" ? (cached!.mdIssuedAt ?? cached!.issuedAt) : cached!.issuedAt;
+      if (now() - issuedAt < forcedMinIntervalMs) {
+        logEvent("credentials.forced_refresh_skipped", { credential: name, kind, tokenAgeMs: now() - issuedAt }, "warn");
         return held;
       }
     }
@@ -302,5 +312,6 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     check,
     names: async () => (await options.registry()).names(),
     allowedHosts: async (name) => (await options.registry()).get(name).allowedHosts,
+    config: async (name) => (await options.registry()).get(name).config,
   };
 }

@@ -49,7 +49,7 @@ export interface TradovateProviderOptions {
    */
   sessionIdleMs?: number;
   /** Told the contract month each product resolved to (the candles deps write instruments.contract). */
-  onContract?: (month: ContractMonth) => Promise<void>;
+  onContract?: (symbol: string, month: ContractMonth) => Promise<void>;
 }
 
 export interface TradovateProviderStats {
@@ -132,7 +132,7 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
       if (before && before !== month.contract) logEvent("tradovate.contract_rolled", { product: symbol, from: before, to: month.contract });
       await options.redis.hset(`${options.keyPrefix}tradovate:contracts`, symbol, current).catch(() => {});
     }
-    if (lastContract.get(symbol) !== current) await options.onContract?.(month).catch(() => {});
+    if (lastContract.get(symbol) !== current) await options.onContract?.(symbol, month).catch(() => {});
     lastContract.set(symbol, current);
     return month;
   }
