@@ -7,12 +7,14 @@ import { acceptedKeys } from "../http/auth.ts";
 import { geckoBudget } from "../limits/budget.ts";
 import { providerLimits } from "../limits/gcra.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
-import { alwaysOpen, type TradingCalendar } from "./calendar.ts";
+import type { TradingCalendar } from "./calendar.ts";
+import { calendarFor } from "./calendars.ts";
 import type { ProviderLanes } from "./collect.ts";
 import { tradovateEnv } from "../providers/tradovate-md/config.ts";
 import { futuresCandles } from "../providers/tradovate-md/candles-wiring.ts";
 import { createGeckoCandleProvider } from "./geckoterminal.ts";
 import type { CandlesDeps } from "./handler.ts";
+import { handleCandlesRead } from "./read-http.ts";
 
 const candlesEnv = sharedEnv.extend(tradovateEnv.shape).extend({
   CANDLES_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(10),
@@ -28,9 +30,13 @@ export function geckoLanes(redis: Redis, options: { baseUrl?: string; keyPrefix?
   return { incremental: lane("incremental"), backfill: lane("backfill") };
 }
 
-/** DEX pools trade around the clock; futures calendars (issue 18) register here. */
+/** The instrument's calendar by name; an unknown one is null, and its stream fails with the reason (counted). */
 export function defaultCalendarFor(name: string): TradingCalendar | null {
-  return name === alwaysOpen.name ? alwaysOpen : null;
+  try {
+    return calendarFor(name);
+  } catch {
+    return null;
+  }
 }
 
 let cached: CandlesDeps | undefined;
@@ -43,11 +49,13 @@ export function candlesDeps(): CandlesDeps {
   const sql: Sql = createSql(db.url, { ssl: db.ssl, max: 2, applicationName: "peakwatch-candles" });
   const redis = createRedis(env.REDIS_URL);
   const lanes = geckoLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
+  const keys = acceptedKeys(readEnv);
   // Issue 18: CME calendars from the holiday rows; Tradovate streams are claimed only when a credential is set.
   const futures = futuresCandles(sql, redis, env);
   cached = {
     sql,
-    keys: acceptedKeys(readEnv),
+    keys,
+    read: (request) => handleCandlesRead(request, { sql, keys }),
     providers: () => {
       const tradovate = futures.lanes();
       return tradovate ? { geckoterminal: lanes, tradovate } : { geckoterminal: lanes };
