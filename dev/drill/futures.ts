@@ -171,6 +171,7 @@ const events = [
 const stopped = streams.find((s) => s.symbol === "NQ" && s.timeframe === "1m")!;
 const stopAt = at(0.6);
 let stoppedLast: Date | null = null;
+let stoppedAt = 0;
 let redAfterMs: number | null = null;
 let othersRed = 0;
 let holidays = await loadMarketHolidays(sql, CME_GLOBEX);
@@ -188,13 +189,14 @@ while (Date.now() < endAt) {
     // Stopped: the collector no longer gets to it (its next due time is a day away).
     const [row] = await sql<{ last: string | null }[]>`update peakwatch.candle_streams set due_at = now() + interval '1 day' where id = ${stopped.id} returning last_closed_bucket as last`;
     stoppedLast = row!.last === null ? null : new Date(row!.last);
+    stoppedAt = Date.now();
     log(`stopped stream ${stopped.symbol} ${stopped.timeframe} (newest bar ${stoppedLast?.toISOString()})`);
   }
   if (stoppedLast && redAfterMs === null) {
     const late = lateBars({ calendar: CME_GLOBEX, timeframe: "1m", lastClosedBucket: stoppedLast, firstBucket: stoppedLast }, new Date(), GRACE_MS, lookup);
     if (late !== null && late >= 2) {
-      redAfterMs = Date.now() - (stoppedLast.getTime() + 60_000);
-      log(`stopped stream is failing (${late} late bars) ${Math.round(redAfterMs / 1000)} s after its newest bar closed`);
+      redAfterMs = Date.now() - stoppedAt;
+      log(`stopped stream is failing (${late} late bars) ${Math.round(redAfterMs / 1000)} s after it was stopped, ${Math.round((Date.now() - stoppedLast.getTime() - 60_000) / 1000)} s after its newest bar closed`);
       const rows = await sql<{ id: number; timeframe: string; last: string | null; created: string }[]>`
         select s.id::int, s.timeframe, s.last_closed_bucket as last, s.created_at as created from peakwatch.candle_streams s
         join peakwatch.instruments i on i.id = s.instrument_id where i.provider = 'tradovate' and s.id <> ${stopped.id}`;
@@ -292,7 +294,7 @@ md token                         ${mdSamples} samples every 2 s, ${mdInvalid} no
   refused at authorize           ${mdStats.unauthorized} (injected: every md token expired once), provider counter unauthorized ${counters.unauthorized ?? 0}
   p-ticket                       ${authStats.penaltiesIssued} issued, ${authStats.ticketsHonoured} honoured
 dropped sockets                  stand-in dropped ${mdStats.droppedByFault} mid-chart; counted drops ${counters.socketDrops ?? 0}, retries ${counters.retries ?? 0}, sessions ${counters.sessions ?? 0}
-stopped stream                   ${stopped.symbol} 1m failing ${redAfterMs === null ? "never" : `${Math.round(redAfterMs / 1000)} s`} after its newest bar closed (bound: 2 bars + 60 s grace = 180 s); other streams failing then: ${othersRed}
+stopped stream                   ${stopped.symbol} 1m failing ${redAfterMs === null ? "never" : `${Math.round(redAfterMs / 1000)} s`} after it was stopped (bound: 2 bars + 1 minute = 180 s; health grace ${GRACE_MS / 1000} s); other streams failing then: ${othersRed}
 simulated ${closedPeriods.map((p) => `${p.label} ${p.from.toISOString()}→${p.to.toISOString()}`).join(", ")}
                                  ${alarms} alarms in ${evaluations} per-minute evaluations of candles:lastBarAge
 contracts (instruments.contract) ${contracts.map((c) => `${c.symbol}=${c.contract}`).join(" ")}
