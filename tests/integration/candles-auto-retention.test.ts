@@ -42,6 +42,15 @@ describe("auto instruments", () => {
     expect(streams.map((s) => `${s.symbol}:${s.enabled}`)).toEqual([...Array(3).fill("pool-1:false"), ...Array(3).fill("pool-2:true")]);
   });
 
+  it("a pool that cannot be an instrument (empty, blank) gets none, and the tracker's write still succeeds", async () => {
+    const [tokenId] = await insertTokens(db.sql, 1, "solana", "emptypool");
+    await db.sql`update peakwatch.tokens set pair_address = '', status = 'active' where id = ${tokenId!}`;
+    await db.sql`update peakwatch.tokens set pair_address = '   ' where id = ${tokenId!}`;
+    expect(await streamsOf(tokenId!)).toEqual([]);
+    await db.sql`update peakwatch.tokens set pair_address = ' pool-trim ' where id = ${tokenId!}`;
+    expect((await streamsOf(tokenId!)).map((s) => s.symbol)).toEqual(["pool-trim", "pool-trim", "pool-trim"]);
+  });
+
   it("makes nothing when auto instruments are off or the chain has no GeckoTerminal network", async () => {
     const [unknownChain] = await insertTokens(db.sql, 1, "somechain");
     await db.sql`update peakwatch.tokens set pair_address = 'pool-x' where id = ${unknownChain!}`;
@@ -89,5 +98,41 @@ describe("candle retention", () => {
     expect(exists!.present).toBe(true);
     const [again] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
     expect(again!.result).toMatchObject({ candle_partitions_dropped: 0, candle_partitions_created: 0 });
+  });
+});
+
+describe("dead tokens", () => {
+  it("a token that turns dead stops its pool's candles; one that comes back starts them again", async () => {
+    const [tokenId] = await insertTokens(db.sql, 1, "solana", "dying");
+    await db.sql`update peakwatch.tokens set pair_address = 'pool-d', status = 'active' where id = ${tokenId!}`;
+    const enabled = async () => (await db.sql<{ enabled: boolean }[]>`select enabled from peakwatch.instruments where token_id = ${tokenId!}`).map((r) => r.enabled);
+    expect(await enabled()).toEqual([true]);
+    await db.sql`update peakwatch.tokens set status = 'dead' where id = ${tokenId!}`;
+    expect(await enabled()).toEqual([false]);
+    await db.sql`update peakwatch.tokens set status = 'active' where id = ${tokenId!}`;
+    expect(await enabled()).toEqual([true]);
+  });
+});
+
+describe("candle retention under load", () => {
+  it("a drop that cannot get its lock while a read holds candles is skipped, counted, and done on the next run", async () => {
+    const [instrument] = await db.sql<{ id: number }[]>`
+      insert into peakwatch.instruments (provider, network, symbol) values ('geckoterminal', 'solana', 'pool-lock') returning id`;
+    const [stream] = await db.sql<{ id: number }[]>`insert into peakwatch.candle_streams (instrument_id, timeframe) values (${instrument!.id}, '1d') returning id`;
+    await upsertCandles(db.sql, stream!.id, [{ bucket: new Date(Date.UTC(2015, 0, 1)), open: 1, high: 1, low: 1, close: 1, volume: 1, synthetic: false }], "test");
+    const reader = db.connect(1);
+    try {
+      await reader.begin(async (tx) => {
+        await tx`select count(*) from peakwatch.candles`;
+        const [blocked] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
+        expect(blocked!.result).toMatchObject({ candle_partitions_dropped: 0, candle_partitions_skipped: 1 });
+      });
+    } finally {
+      await reader.end();
+    }
+    const [after] = await db.sql<{ result: Record<string, number> }[]>`select peakwatch.housekeeping() as result`;
+    expect(after!.result).toMatchObject({ candle_partitions_dropped: 1, candle_partitions_skipped: 0 });
+    const [gone] = await db.sql<{ present: boolean }[]>`select to_regclass('peakwatch.candles_2015m01') is not null as present`;
+    expect(gone!.present).toBe(false);
   });
 });

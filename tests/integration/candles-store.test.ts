@@ -93,9 +93,34 @@ describe("upsert_candles", () => {
       ) as no_api_grants
       from pg_class c where c.oid = 'peakwatch.candles_2019m03'::regclass`;
     expect(partition).toEqual({ rls: true, no_api_grants: true });
+    // attached (not created in place): the parent's key and BRIN index are on it
+    const indexes = await db.sql<{ def: string }[]>`select indexdef as def from pg_indexes where schemaname = 'peakwatch' and tablename = 'candles_2019m03' order by 1`;
+    expect(indexes.map((i) => i.def.replace(/ [a-z0-9_]+ ON /, " ? ON "))).toEqual([
+      "CREATE INDEX ? ON peakwatch.candles_2019m03 USING brin (bucket)",
+      "CREATE UNIQUE INDEX ? ON peakwatch.candles_2019m03 USING btree (instrument_id, timeframe, bucket)",
+    ]);
     expect(await ensureCandlePartitions(db.sql, old, old)).toBe(0);
     expect(await ensureCandlePartitions(db.sql, new Date(Date.UTC(2019, 0, 31)), new Date(Date.UTC(2019, 4, 1)))).toBe(4); // Jan, Feb, Apr, May
     expect(await readCandles(db.sql, instrumentId, "1d", old, new Date(old.getTime() + 86_400_000))).toHaveLength(1);
+  });
+
+  it("a new month is made while a long read holds the table (attached, no exclusive lock on candles)", async () => {
+    const reader = db.connect(1);
+    const writer = db.connect(1);
+    try {
+      await reader.begin(async (tx) => {
+        await tx`select count(*) from peakwatch.candles`;
+        // the reader still holds its lock on candles: an ACCESS EXCLUSIVE request would time out here
+        const made = await writer.begin(async (wtx) => {
+          await wtx`set local lock_timeout = '2s'`;
+          return await ensureCandlePartitions(wtx as unknown as typeof writer, new Date(Date.UTC(2018, 5, 1)), new Date(Date.UTC(2018, 5, 1)));
+        });
+        expect(made).toBe(1);
+      });
+    } finally {
+      await reader.end();
+      await writer.end();
+    }
   });
 
   it("refuses misaligned buckets, duplicates and mismatched arrays with SQLSTATE 22023", async () => {
@@ -163,5 +188,17 @@ describe("candle streams", () => {
     await upsertCandles(db.sql, streamId, bars.filter((_, i) => i !== 3), "geckoterminal");
     const stored = await candleBuckets(db.sql, streamId, bars[0]!.bucket, new Date(bars[5]!.bucket.getTime() + 1));
     expect(stored.map((b) => b.getTime())).toEqual(bars.filter((_, i) => i !== 3).map((b) => b.bucket.getTime()));
+  });
+});
+
+describe("candle_bucket", () => {
+  it("agrees with bucketStart for every timeframe", async () => {
+    const instants = ["2026-12-06T23:47:12.500Z", "2026-12-06T00:00:00.000Z", "2026-02-28T23:59:59.999Z", "2024-02-29T12:34:56.789Z"];
+    const timeframes = ["1m", "5m", "15m", "30m", "1h", "4h", "12h", "1d"] as const;
+    for (const timeframe of timeframes) {
+      const rows = await db.sql<{ bucket: string }[]>`
+        select peakwatch.candle_bucket(${timeframe}, at) as bucket from unnest(${instants}::timestamptz[]) with ordinality u(at, n) order by n`;
+      expect(rows.map((row) => new Date(row.bucket).getTime()), timeframe).toEqual(instants.map((at) => bucketStart(timeframe, new Date(at)).getTime()));
+    }
   });
 });

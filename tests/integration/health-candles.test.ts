@@ -54,6 +54,20 @@ describe("candles:lastBarAge", () => {
     expect(checkOf(await evaluate(), "candles:streamsBehind")).toMatchObject({ observedValue: 2, status: "pass" });
   });
 
+  it("a stream that never stored a bar is late from its creation; a long outage reads as at least 1000 bars", async () => {
+    await addStream("pool-new", null);
+    let check = checkOf(await evaluate(), "candles:lastBarAge");
+    // created 30 days ago: every closed daily bucket since the one holding its creation
+    expect(check).toMatchObject({ status: "fail" });
+    expect(check.observedValue).toBeGreaterThanOrEqual(29);
+    expect(check.output).toContain("no bar stored yet");
+    await addStream("pool-ancient", 5000);
+    check = checkOf(await evaluate(), "candles:lastBarAge");
+    expect(check).toMatchObject({ observedValue: 1000, status: "fail" });
+    expect(check.output).toContain("pool-ancient 1d");
+    expect(check.output).toContain("≥ 1000 closed bars late");
+  });
+
   it("a disabled stream, or one whose pool is not on the provider, is not late", async () => {
     const stopped = await addStream("pool-off", 5);
     await db.sql`update peakwatch.candle_streams set enabled = false where id = ${stopped}`;

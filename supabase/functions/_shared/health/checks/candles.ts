@@ -8,7 +8,7 @@ import { redactText } from "../../egress/redact.ts";
 import { type AreaResult, type CheckContext, isoTime, reading } from "../reading.ts";
 import type { HealthCheck } from "../types.ts";
 
-/** Streams read per evaluation at most: only those at least one bar behind on a 24/7 clock come back. */
+/** Streams on other calendars than 24/7 read per evaluation at most: only those at least one bar behind on a 24/7 clock come back. */
 const MAX_CANDIDATES = 2_000;
 /** Lateness is counted up to this many bars (a stream stopped for a month is "≥ 1000 bars late"). */
 const MAX_LATE_BARS = 1_000;
@@ -45,7 +45,9 @@ const totalsRow = z.object({
   open_gap_seconds: z.number(),
 });
 
-type Candidate = z.infer<typeof candidateRow>;
+const alwaysRow = candidateRow.omit({ first_bucket: true }).extend({ late: z.number(), behind: z.number() });
+
+type Candidate = Omit<z.infer<typeof candidateRow>, "first_bucket">;
 
 const streamName = (s: Pick<Candidate, "id" | "provider" | "network" | "symbol" | "timeframe">) =>
   `${s.provider} ${s.network ? `${s.network}:` : ""}${s.symbol} ${s.timeframe} (stream ${s.id})`;
@@ -71,7 +73,7 @@ export function lateBars(
   const cutoff = now.getTime() - size - graceMs;
   if (next > cutoff) return 0;
   const from = Math.max(next, cutoff - MAX_LATE_BARS * size);
-  return calendar.expectedBuckets(stream.timeframe, new Date(from), new Date(cutoff + 1)).length;
+  return Math.min(MAX_LATE_BARS, calendar.expectedBuckets(stream.timeframe, new Date(from), new Date(cutoff + 1)).length);
 }
 
 /**
@@ -83,13 +85,32 @@ export function lateBars(
  */
 export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
   const graceSeconds = ctx.config.candles.graceSeconds;
-  const [candidates, [totals]] = await Promise.all([
+  const [alwaysWorst, candidates, [totals]] = await Promise.all([
+    // 24/7 streams (every DEX pool): missing bars are arithmetic, counted here; only the worst comes back
+    ctx.sql`
+      with s as (
+        select s.id, i.provider, i.network, i.symbol, i.calendar, s.timeframe, s.last_closed_bucket, s.last_error,
+               peakwatch.candle_timeframe_interval(s.timeframe) as size,
+               coalesce(s.last_closed_bucket + peakwatch.candle_timeframe_interval(s.timeframe), peakwatch.candle_bucket(s.timeframe, s.created_at)) as next,
+               now() - peakwatch.candle_timeframe_interval(s.timeframe) - make_interval(secs => ${graceSeconds}) as cutoff
+        from peakwatch.candle_streams s
+        join peakwatch.instruments i on i.id = s.instrument_id
+        where s.enabled and i.enabled and s.coverage_reason is distinct from 'not_on_provider' and i.calendar = 'always'
+      )
+      select s.id, s.provider, s.network, s.symbol, s.calendar, s.timeframe, s.last_closed_bucket, s.last_error,
+             least(${MAX_LATE_BARS}::int, floor(extract(epoch from s.cutoff - s.next) / extract(epoch from s.size)) + 1)::int as late,
+             count(*) over ()::int as behind
+      from s
+      where s.next <= s.cutoff
+      order by late desc, s.id
+      limit 1`.then((rows) => z.array(alwaysRow).parse(rows)),
+    // other calendars: those behind on a 24/7 clock are counted on their own calendar below
     ctx.sql`
       select s.id, i.provider, i.network, i.symbol, i.calendar, s.timeframe, s.last_closed_bucket, s.last_error,
              peakwatch.candle_bucket(s.timeframe, s.created_at) as first_bucket
       from peakwatch.candle_streams s
       join peakwatch.instruments i on i.id = s.instrument_id
-      where s.enabled and i.enabled and s.coverage_reason is distinct from 'not_on_provider'
+      where s.enabled and i.enabled and s.coverage_reason is distinct from 'not_on_provider' and i.calendar <> 'always'
         and coalesce(s.last_closed_bucket, peakwatch.candle_bucket(s.timeframe, s.created_at) - peakwatch.candle_timeframe_interval(s.timeframe))
             + 2 * peakwatch.candle_timeframe_interval(s.timeframe) + make_interval(secs => ${graceSeconds}) <= now()
       order by coalesce(s.last_closed_bucket, s.created_at)
@@ -145,9 +166,11 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
       lookup,
     ),
   }));
-  const behind = graded.filter((g) => g.late === null || g.late > 0);
+  const behindElsewhere = graded.filter((g) => g.late === null || g.late > 0);
+  const behind: Array<{ stream: Candidate; late: number | null }> = [...alwaysWorst.map((w) => ({ stream: w, late: w.late })), ...behindElsewhere];
+  const behindCount = (alwaysWorst[0]?.behind ?? 0) + behindElsewhere.length;
   // Unknown calendar (null) ranks worst: nobody can say whether the stream is on time.
-  const worst = behind.reduce<(typeof graded)[number] | undefined>((w, g) => (!w || (g.late ?? Infinity) > (w.late ?? Infinity) ? g : w), undefined);
+  const worst = behind.reduce<(typeof behind)[number] | undefined>((w, g) => (!w || (g.late ?? Infinity) > (w.late ?? Infinity) ? g : w), undefined);
   const checks: HealthCheck[] = [];
   if (!worst) {
     checks.push(reading(ctx, "candles:lastBarAge", 0, `all ${t.streams} enabled streams hold every closed bar older than ${graceSeconds} s`));
@@ -157,7 +180,7 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
     const error = s.last_error ? `; last error: ${redactText(s.last_error).slice(0, 300)}` : "";
     const lateText = worst.late === null ? `names unknown calendar "${s.calendar}"` : `${worst.late >= MAX_LATE_BARS ? "≥ " : ""}${worst.late} closed bars late`;
     checks.push(
-      reading(ctx, "candles:lastBarAge", worst.late, `worst: ${streamName(s)} ${lateText}; ${newest}${error}; ${behind.length} of ${t.streams} streams behind`,
+      reading(ctx, "candles:lastBarAge", worst.late, `worst: ${streamName(s)} ${lateText}; ${newest}${error}; ${behindCount} of ${t.streams} streams behind`,
         worst.late === null ? { status: "fail" } : {}),
     );
   }
@@ -169,8 +192,8 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
     reading(ctx, "candles:coveragePercent", Math.min(100, coverage),
       `history held over history wanted across ${t.streams} streams; ${t.open_gaps} open gaps (${Math.round(t.open_gap_seconds)} s)${reasons ? `; coverage reasons: ${reasons}` : ""}`),
     reading(ctx, "candles:rowsPerHour", t.rows_last_hour, `${t.rows_last_hour} rows written in the last hour, ${t.rows_this_hour} so far this hour (identical refetched rows are not written)`),
-    reading(ctx, "candles:streamsBehind", behind.length,
-      `${behind.length} of ${t.streams} streams miss a closed bar older than ${graceSeconds} s${candidates.length >= MAX_CANDIDATES ? ` (first ${MAX_CANDIDATES} examined)` : ""}`),
+    reading(ctx, "candles:streamsBehind", behindCount,
+      `${behindCount} of ${t.streams} streams miss a closed bar older than ${graceSeconds} s${candidates.length >= MAX_CANDIDATES ? ` (first ${MAX_CANDIDATES} examined)` : ""}`),
     reading(ctx, "candles:backfillPercent", Math.min(100, backfill), `${t.backfill_done} of ${t.backfill_streams} streams with a backfill target are done${reasons ? `; ${reasons}` : ""}`),
   );
   return { checks };
