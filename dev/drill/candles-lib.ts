@@ -19,7 +19,7 @@ export function simPools(tokens: readonly SimToken[]): PoolSpec[] {
   }));
 }
 
-/** One geckoterminal instrument per pool and a stream per timeframe; returns the stream ids. */
+/** One geckoterminal instrument per pool (reused when it exists) and a new stream per timeframe; returns the stream ids. */
 export async function addPoolStreams(
   sql: Sql,
   pools: readonly PoolSpec[],
@@ -29,6 +29,7 @@ export async function addPoolStreams(
   const instruments = await sql<{ id: number; symbol: string }[]>`
     insert into peakwatch.instruments (provider, network, symbol, token_side)
     select 'geckoterminal', n, s, t from unnest(${pools.map((p) => p.network)}::text[], ${pools.map((p) => p.pool)}::text[], ${pools.map((p) => p.tokenSide ?? "base")}::text[]) as x(n, s, t)
+    on conflict on constraint instruments_identity_key do update set enabled = true
     returning id, symbol`;
   const rows = await sql<{ id: number; instrument_id: number; timeframe: Timeframe }[]>`
     insert into peakwatch.candle_streams (instrument_id, timeframe, backfill_target)

@@ -65,6 +65,7 @@ const log = (message: string) => console.error(`[drill:candles ${new Date().toIS
 const report: string[] = [];
 const out = (line: string) => {
   report.push(line);
+  console.error(line);
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(0)} s`;
@@ -84,8 +85,8 @@ try {
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   if (!options.keep) await dropScratchDatabase(settings.adminUrl, DB);
+  console.log(`\n${report.join("\n")}`);
 }
-console.log(`\n${report.join("\n")}`);
 
 /** Streams' closed bars missing past the health grace, as health counts them (lateBars). */
 async function lateness(streamIds: number[]): Promise<Map<number, number>> {

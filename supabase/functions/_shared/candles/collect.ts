@@ -125,7 +125,9 @@ async function step(ctx: StepContext, stream: ClaimedStream): Promise<void> {
   if (gap) return repairGap(ctx, stream, calendar, now, gap);
   if (backfillPending(stream)) return backfillPage(ctx, stream, calendar, now);
   bump(ctx.stats, "idle");
-  await completeCandleStream(ctx.sql, stream.streamId, progress(ctx, stream, now, {}));
+  // A backfill whose cursor already reached its target (the first fetch went deep enough) is done.
+  const reached = stream.backfillTarget !== null && stream.backfillDoneAt === null && stream.backfillCursor !== null && stream.backfillCursor <= stream.backfillTarget;
+  await completeCandleStream(ctx.sql, stream.streamId, progress(ctx, stream, now, { done: reached }));
 }
 
 const backfillPending = (stream: ClaimedStream) =>
@@ -209,7 +211,10 @@ async function scanGaps(ctx: StepContext, stream: ClaimedStream, calendar: Tradi
 async function incremental(ctx: StepContext, stream: ClaimedStream, calendar: TradingCalendar, now: Date, closed: Date): Promise<void> {
   const size = timeframeMs(stream.timeframe);
   const to = new Date(bucketStart(stream.timeframe, now).getTime() + size);
-  const from = stream.lastClosedBucket ?? new Date(closed.getTime() - (ctx.settings.initialBars - 1) * size);
+  // A new stream that will backfill anyway takes a whole page at once: the call costs the same.
+  const initialBars = stream.backfillTarget !== null && stream.backfillDoneAt === null ? ctx.settings.pageBars : ctx.settings.initialBars;
+  const from = stream.lastClosedBucket ??
+    new Date(Math.max(closed.getTime() - (initialBars - 1) * size, stream.backfillTarget?.getTime() ?? Number.NEGATIVE_INFINITY));
   // An outage longer than one page: the newest page now, the rest recorded as a gap and repaired after.
   const windowFrom = new Date(Math.max(from.getTime(), to.getTime() - ctx.settings.pageBars * size));
   const page = await fetchPage(ctx, ctx.lanes.incremental, stream, windowFrom, to);
@@ -227,11 +232,12 @@ async function incremental(ctx: StepContext, stream: ClaimedStream, calendar: Tr
   // The first fetch starts the backfill cursor at the oldest bar it got.
   const first = stream.backfillCursor === null ? (closedBars[0]?.bucket ?? null) : null;
   const youngPool = first !== null && page.reachedStart && stream.backfillTarget !== null && first > stream.backfillTarget;
-  const pending = (stream.backfillTarget !== null && stream.backfillDoneAt === null && !youngPool && (first ?? stream.backfillCursor) !== null) || missing > 0;
+  const deepEnough = first !== null && stream.backfillTarget !== null && first <= stream.backfillTarget;
+  const pending = (stream.backfillTarget !== null && stream.backfillDoneAt === null && !youngPool && !deepEnough && (first ?? stream.backfillCursor) !== null) || missing > 0;
   await completeCandleStream(
     ctx.sql,
     stream.streamId,
-    progress(ctx, stream, now, { lastClosed, cursor: first, done: youngPool, coverage: youngPool ? "younger_than_depth" : null, busy: pending }),
+    progress(ctx, stream, now, { lastClosed, cursor: first, done: youngPool || deepEnough, coverage: youngPool ? "younger_than_depth" : null, busy: pending }),
   );
 }
 

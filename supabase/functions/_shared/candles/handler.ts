@@ -22,6 +22,8 @@ export interface CandlesDeps {
   prepare?: () => Promise<void>;
 }
 
+const OVERRUN_MS = 30_000;
+
 // A counted failure (provider, schema drift, a bad calendar) makes the run partial; waiting for our own budget does not.
 const outcomeOf = (stats: CollectStats) => ((stats.failed ?? 0) > 0 ? "partial" : "ok");
 
@@ -43,16 +45,21 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
     const work = (async () => {
       try {
         await deps().prepare?.();
-        const stats = await runCandles({
-          sql,
-          owner,
-          providers: providers(),
-          calendarFor,
-          timeBudgetMs: budgetWithinWallClock(body.timeBudgetMs),
-          maxSteps: body.maxSteps,
-          signal: controller.signal,
-          settings,
+        const timeBudgetMs = budgetWithinWallClock(body.timeBudgetMs);
+        // A step stuck past the budget (an upstream or client promise that never settles) must not
+        // leave the run "running" unseen: it is aborted and recorded as an error.
+        let watchdog: ReturnType<typeof setTimeout> | undefined;
+        const overran = new Promise<never>((_, reject) => {
+          watchdog = setTimeout(() => {
+            const error = new Error(`candles run still going ${OVERRUN_MS / 1000} s after its time budget`);
+            controller.abort(error);
+            reject(error);
+          }, timeBudgetMs + OVERRUN_MS);
         });
+        const stats = await Promise.race([
+          runCandles({ sql, owner, providers: providers(), calendarFor, timeBudgetMs, maxSteps: body.maxSteps, signal: controller.signal, settings }),
+          overran,
+        ]).finally(() => clearTimeout(watchdog));
         if (controller.signal.aborted) stats.stoppedByShutdown = 1;
         const outcome = outcomeOf(stats);
         await finishRun(sql, runId, outcome, stats);
