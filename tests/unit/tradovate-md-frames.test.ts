@@ -3,7 +3,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { frontMonth, resolveContract } from "../../supabase/functions/_shared/providers/tradovate-md/contracts.ts";
 import { chartBar, encodeRequest, FrameError, parseFrame, readChartEvent } from "../../supabase/functions/_shared/providers/tradovate-md/frames.ts";
+import { allowedHostsOf } from "../../supabase/functions/_shared/credentials/definitions.ts";
 import { transportEgress } from "../../supabase/functions/_shared/egress/fetch.ts";
+import { createEgressPolicy, DEFAULT_MAX_BYTES } from "../../supabase/functions/_shared/egress/policy.ts";
+import { staticResolver } from "../../supabase/functions/_shared/egress/resolver.ts";
 import { loadFixture } from "../helpers/fixtures.ts";
 import { fuzzed } from "../helpers/fuzz.ts";
 
@@ -94,5 +97,23 @@ describe("contract months", () => {
     expect(await resolveContract("NQ", now, lookup)).toMatchObject({ contract: "NQZ6", source: "rule", id: 1, next: "NQH7" });
     expect(await resolveContract("CL", now, lookup)).toMatchObject({ contract: "CLF7", source: "suggest", rollAt: null });
     expect(asked).toEqual(["/v1/contract/find?name=NQZ6", "/v1/contract/suggest?t=CL&l=5"]);
+  });
+});
+
+describe("the market-data socket under the egress policy", () => {
+  const policy = (localDev: boolean) =>
+    createEgressPolicy({ localDev, allowPrivateHosts: [], maxBytes: DEFAULT_MAX_BYTES, resolver: staticResolver({}) });
+  const socket = { kind: "provider" as const, carriesSecret: true, secretHosts: allowedHostsOf("tv", { strategy: "tradovate", base_url: "https://demo.tradovateapi.com/v1", username: "u", app_id: "a", app_version: "1", cid: 1 }, "env", []), secretName: 'credential "tv" (market data)' };
+  const outcome = (url: string, localDev = false) => policy(localDev).check(new URL(url), socket).then(() => "allowed", (error: Error) => error.message);
+
+  it("wss follows https's rules: Tradovate's market-data host is allowed, any other host is refused for the md token", async () => {
+    expect(await outcome("wss://md.tradovateapi.com/v1/websocket")).toBe("allowed");
+    expect(await outcome("wss://md.example.com/v1/websocket")).toMatch(/refused: credential "tv" \(market data\) may only go to/);
+  });
+
+  it("plain ws only to loopback in local dev, like plain http", async () => {
+    expect(await outcome("ws://md.tradovateapi.com/v1/websocket")).toMatch(/only https\/wss is allowed/);
+    expect(await outcome("ws://127.0.0.1:54333/v1/websocket")).toMatch(/only https\/wss is allowed/);
+    expect(await outcome("ws://127.0.0.1:54333/v1/websocket", true)).toBe("allowed");
   });
 });
