@@ -1,6 +1,6 @@
 import type { TradingCalendar } from "../../candles/calendar.ts";
-import type { Bar, BarPage, BarRequest, CandleProvider } from "../../candles/provider.ts";
-import { bucketStart, type Timeframe, timeframeMs } from "../../candles/timeframes.ts";
+import type { BarPage, BarRequest, CandleProvider } from "../../candles/provider.ts";
+import type { Timeframe } from "../../candles/timeframes.ts";
 import type { CredentialStore } from "../../credentials/store.ts";
 import { egressOf } from "../../egress/env.ts";
 import type { Egress } from "../../egress/fetch.ts";
@@ -8,7 +8,8 @@ import { redactText } from "../../egress/redact.ts";
 import type { Redis } from "../../limits/redis.ts";
 import { logEvent } from "../../log.ts";
 import { type ContractMonth, resolveContract } from "./contracts.ts";
-import type { ChartBar, GetChartBody } from "./frames.ts";
+import { pageOfChart } from "./bars.ts";
+import type { GetChartBody } from "./frames.ts";
 import { type MdSession, MdSessionError, openMdSession, type OpenSocket, globalSocket } from "./session.ts";
 import { acquireSocketLock } from "./socket-lock.ts";
 
@@ -137,38 +138,6 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
     return month;
   }
 
-  function toPage(request: BarRequest, raw: ChartBar[]): BarPage {
-    const size = timeframeMs(request.timeframe);
-    const from = request.from?.getTime() ?? Number.NEGATIVE_INFINITY;
-    const to = request.to.getTime();
-    const byBucket = new Map<number, Bar>();
-    for (const bar of raw) {
-      // Tradovate stamps a bar with its start (assumed; see docs/tradovate.md).
-      const bucket = bucketStart(request.timeframe, new Date(bar.timestamp));
-      if (bucket.getTime() < from || bucket.getTime() >= to) continue;
-      byBucket.set(bucket.getTime(), { bucket, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.upVolume + bar.downVolume, synthetic: false });
-    }
-    const real = [...byBucket.values()].sort((a, b) => a.bucket.getTime() - b.bucket.getTime());
-    const bars: Bar[] = [];
-    for (const bar of real) {
-      const previous = bars.at(-1);
-      if (previous) {
-        // Between two bars Tradovate sent, a bucket the calendar expects had no trades.
-        for (const bucket of options.calendar.expectedBuckets(request.timeframe, new Date(previous.bucket.getTime() + size), bar.bucket)) {
-          const close = previous.close;
-          bars.push({ bucket, open: close, high: close, low: close, close, volume: 0, synthetic: true });
-          count("syntheticFilled");
-        }
-      }
-      bars.push(bar);
-    }
-    const page = bars.slice(-request.limit);
-    const firstExpected = request.from ? options.calendar.expectedBuckets(request.timeframe, request.from, request.to)[0] : undefined;
-    // History ends after `from`: the oldest bar is later than the first bucket the session calendar expects.
-    const reachedStart = firstExpected !== undefined && page.length < request.limit && (page.length === 0 || page[0]!.bucket.getTime() > firstExpected.getTime());
-    return { ok: true, bars: page, reachedStart, coverage: reachedStart ? "beyond_provider_window" : null };
-  }
-
   async function fetchOne(session: MdSession, request: BarRequest, signal: AbortSignal, allowedHosts: readonly string[], eohTimeoutMs: number): Promise<BarPage> {
     const elementSize = ELEMENT_MINUTES[request.timeframe];
     if (elementSize === undefined) return failure("unsupported_timeframe", `Tradovate bars are not offered for ${request.timeframe}`, "not_on_provider");
@@ -208,7 +177,9 @@ export function createTradovateBarProvider(options: TradovateProviderOptions): T
       }
     }
     if (chart.rejected > 0 && chart.bars.length === 0) return failure("schema_drift", `${chart.rejected} chart bars failed their schema`);
-    return toPage(request, chart.bars);
+    const page = pageOfChart(request, chart.bars, options.calendar);
+    if (page.ok) count("syntheticFilled", page.bars.filter((bar) => bar.synthetic).length);
+    return page;
   }
 
   /** The open session of this provider (one isolate) and the account's socket lock it holds. */
