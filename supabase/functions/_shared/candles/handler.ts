@@ -22,6 +22,8 @@ export interface CandlesDeps {
   settings?: Partial<CollectSettings>;
   /** Call verification (issue 17) runs first in each collect, on its own budget shares; absent, it is skipped. */
   verifiers?: () => { young: CandleProvider; backlog: CandleProvider };
+  /** Async set-up before each collection (issue 18: the CME holiday rows, the Tradovate provider). */
+  prepare?: () => Promise<void>;
 }
 
 const OVERRUN_MS = 30_000;
@@ -46,6 +48,7 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
 
     const work = (async () => {
       try {
+        await deps().prepare?.();
         const timeBudgetMs = budgetWithinWallClock(body.timeBudgetMs);
         const started = Date.now();
         // A step stuck past the budget (an upstream or client promise that never settles) must not
