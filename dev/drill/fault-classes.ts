@@ -45,7 +45,7 @@ function jobStopped(id: FaultClassId, fn: "tracker" | "poller"): FaultClass {
   return {
     id,
     title: `${fn} stopped (its pg_cron job switched off)`,
-    watch: { kind: "status" },
+    watch: { kind: "status", readings: ["cron:inactiveJobs", `${fn}:lastSuccessAge`, ...(fn === "poller" ? ["sources:lastSuccessAge"] : [])] },
     inject: (ctx) => setJobActive(ctx.sql, job, false),
     fix: (ctx) => setJobActive(ctx.sql, job, true),
     cleanup: (ctx) => setJobActive(ctx.sql, job, true),
@@ -54,11 +54,11 @@ function jobStopped(id: FaultClassId, fn: "tracker" | "poller"): FaultClass {
 
 // ---- market simulator faults -------------------------------------------------------------------
 
-function providerFault(id: FaultClassId, title: string, kind: "renamed_optional" | "renamed_field"): FaultClass {
+function providerFault(id: FaultClassId, title: string, kind: "renamed_optional" | "renamed_field", readings: string[]): FaultClass {
   return {
     id,
     title,
-    watch: { kind: "status" },
+    watch: { kind: "status", readings },
     inject: (ctx) => setFault(ctx.simUrl, "dexscreener", kind),
     fix: (ctx) => setFault(ctx.simUrl, "dexscreener", "none"),
     cleanup: (ctx) => setFault(ctx.simUrl, "dexscreener", "none"),
@@ -72,7 +72,12 @@ let storedKey: string | null = null;
 const unauthorized: FaultClass = {
   id: "cron-unauthorized",
   title: "cron → function unauthorized (a wrong key in the settings the cron helper reads)",
-  watch: { kind: "status" },
+  // The function answers 401, so what it should have done is not done: the lag shows as soon as the
+  // failed invocations are collected.
+  watch: {
+    kind: "status",
+    readings: ["invocations:failed", "cron:failedRuns", "queue:overdue", "queue:unprocessed", "tokens:freshPercent", "tracker:", "poller:", "orchestrator:", "sources:lastSuccessAge"],
+  },
   async inject(ctx) {
     const [row] = await ctx.sql<{ value: string }[]>`select value from peakwatch.settings where key = 'peakwatch_service_key'`;
     storedKey = row?.value ?? ctx.serviceKey;
@@ -96,7 +101,7 @@ const floodAddress = () => FLOOD_PREFIX + Array.from(randomBytes(30), (b) => bas
 const backlogFlood: FaultClass = {
   id: "backlog-flood",
   title: `backlog flood (${FLOOD_TOKENS} new tokens queued at once, unknown upstream)`,
-  watch: { kind: "status" },
+  watch: { kind: "status", readings: ["queue:"] },
   async inject(ctx) {
     const addresses = Array.from({ length: FLOOD_TOKENS }, floodAddress);
     await ctx.sql`insert into peakwatch.tokens (chain, address) select 'solana', a from unnest(${addresses}::text[]) a on conflict do nothing`;
@@ -155,7 +160,7 @@ export async function prepareSilentSource(ctx: DrillContext): Promise<void> {
     values (${SILENT_SOURCE}, 'http_feed', ${ctx.sql.json((demo?.config ?? {}) as never)}, ${demo?.cursor ?? null}, 60, true, ${SILENT_FLOOR}, ${SILENT_WINDOW_MINUTES})
     on conflict (name) do update set enabled = true, config = excluded.config, cursor = excluded.cursor,
       expected_min_calls = excluded.expected_min_calls, expected_window_minutes = excluded.expected_window_minutes,
-      next_poll_at = now(), updated_at = now()`;
+      next_poll_at = now(), created_at = now(), updated_at = now()`;
 }
 export async function retireSilentSource(ctx: DrillContext): Promise<void> {
   await ctx.sql`update peakwatch.sources set enabled = false, updated_at = now() where name = ${SILENT_SOURCE}`;
@@ -163,7 +168,7 @@ export async function retireSilentSource(ctx: DrillContext): Promise<void> {
 const silentSource: FaultClass = {
   id: "silent-source",
   title: `a silent source (floor ${SILENT_FLOOR} calls per ${SILENT_WINDOW_MINUTES} min; its feed answers 200 with empty pages)`,
-  watch: { kind: "status" },
+  watch: { kind: "status", readings: [`sources:newCallRate#${SILENT_SOURCE}`] },
   async setup(ctx) {
     const [row] = await ctx.sql<{ graded: boolean }[]>`
       select created_at < now() - make_interval(mins => expected_window_minutes) as graded from peakwatch.sources where name = ${SILENT_SOURCE} and enabled`;
@@ -218,7 +223,7 @@ async function forceRefresh(ctx: DrillContext): Promise<{ status: number; outcom
 const expiringCredential: FaultClass = {
   id: "expiring-credential",
   title: `an expiring credential that cannot refresh (OAuth2 stand-in: ${TOKEN_SECONDS} s tokens, then 5xx on every token request)`,
-  watch: { kind: "status" },
+  watch: { kind: "status", readings: [`credentials:secondsToExpiry#${DRILL_CREDENTIAL}`, "token-refresh:"] },
   async setup(ctx) {
     authStandIn ??= await startOAuth2StandIn({ accessTokenTtlSeconds: TOKEN_SECONDS });
     authStandIn.setFault("none");
@@ -242,8 +247,9 @@ const expiringCredential: FaultClass = {
   /** Onset: the token enters its refresh margin while the auth server refuses every request. */
   async inject(ctx) {
     authStandIn!.setFault("5xx", { count: 1_000_000 });
-    const [row] = await ctx.sql<{ expires_at: Date | null }[]>`select expires_at from peakwatch.credential_status where name = ${DRILL_CREDENTIAL}`;
-    const onset = (row?.expires_at?.getTime() ?? Date.now()) - (TOKEN_SECONDS / 2) * 1000;
+    const [row] = await ctx.sql<{ expires_ms: number | null }[]>`
+      select (extract(epoch from expires_at) * 1000)::float8 as expires_ms from peakwatch.credential_status where name = ${DRILL_CREDENTIAL}`;
+    const onset = (row?.expires_ms ?? Date.now()) - (TOKEN_SECONDS / 2) * 1000;
     if (onset > Date.now()) {
       ctx.log(`expiring-credential: auth server refusing; the token enters its refresh margin in ${Math.round((onset - Date.now()) / 1000)} s (the onset)`);
       await sleep(onset - Date.now());
@@ -256,11 +262,13 @@ const expiringCredential: FaultClass = {
   },
 };
 
-/** What the drill leaves at exit: its credential and source rows, the stand-in. */
+/** At exit the drill removes what it added: its credential and source rows (and that source's calls), the stand-in. */
 export async function removeDrillRows(ctx: DrillContext): Promise<void> {
   await ctx.sql`delete from peakwatch.credential_status where name = ${DRILL_CREDENTIAL}`.catch(() => {});
   await ctx.sql`delete from peakwatch.credentials where name = ${DRILL_CREDENTIAL}`.catch(() => {});
-  await ctx.sql`update peakwatch.sources set enabled = false where name = ${SILENT_SOURCE}`.catch(() => {});
+  // The source's calls go with it (its counters cascade); the tokens stay, the demo feed calls them too.
+  await ctx.sql`delete from peakwatch.calls where source_id = (select id from peakwatch.sources where name = ${SILENT_SOURCE})`.catch(() => {});
+  await ctx.sql`delete from peakwatch.sources where name = ${SILENT_SOURCE}`.catch(() => {});
   await authStandIn?.close().catch(() => {});
   authStandIn = null;
 }
@@ -272,8 +280,14 @@ export const FAULT_CLASSES: Record<FaultClassId, FaultClass> = {
     "inputs-without-outputs",
     "inputs without outputs (DexScreener answers every asked address, with no price: it parses, prices nothing)",
     "renamed_optional",
+    ["providers:yield#dexscreener", "pipeline:callConversion", "tokens:freshPercent"],
   ),
-  "schema-drift": providerFault("schema-drift", "provider schema drift (DexScreener renames a field its parser needs)", "renamed_field"),
+  "schema-drift": providerFault("schema-drift", "provider schema drift (DexScreener renames a field its parser needs)", "renamed_field", [
+    "providers:parseFailures",
+    "providers:unavailableFor#dexscreener",
+    "providers:yield#dexscreener",
+    "sources:pollErrors#dexscreener-profiles",
+  ]),
   "cron-unauthorized": unauthorized,
   "backlog-flood": backlogFlood,
   "copycat-tickers": copycats,

@@ -22,17 +22,22 @@ export const FAULT_CLASS_IDS = [
 export type FaultClassId = (typeof FAULT_CLASS_IDS)[number];
 
 /**
- * What a class waits for. `status`: the document's status leaves pass (and comes back). `reading`:
- * an informational reading (copycats) that by design never changes the status: the drill times the
+ * What a class waits for. `status`: the document's status leaves pass because of one of the
+ * readings the fault should trip (`name` or `name#component` prefixes; an unrelated reading going
+ * non-pass at the same time is not this fault's detection), and comes back to pass. `reading`: an
+ * informational reading (copycats) that by design never changes the status: the drill times the
  * reading itself, and checks that the status stayed pass meanwhile.
  */
-export type Watch = { kind: "status" } | { kind: "reading"; name: string };
+export type Watch = { kind: "status"; readings: string[] } | { kind: "reading"; name: string };
+
+/** Readings are named `check` or `check#component`; a prefix names a check, a family (`queue:overdue`) or one component. */
+const matches = (reading: string, prefix: string) => reading.startsWith(prefix);
 
 /** Whether a health view counts as tripped for this class (null: health did not answer, which counts as non-pass). */
 export function tripped(watch: Watch, view: HealthView | null): boolean {
   if (view === null) return watch.kind === "status";
-  if (watch.kind === "status") return view.status !== "pass";
-  return view.nonPass.some((reading) => reading === watch.name || reading.startsWith(`${watch.name}#`));
+  if (watch.kind === "status") return view.status !== "pass" && view.nonPass.some((reading) => watch.readings.some((prefix) => matches(reading, prefix)));
+  return view.nonPass.some((reading) => matches(reading, watch.name));
 }
 
 export interface ClassResult {

@@ -7,7 +7,7 @@
  * pass within 3 min of the fix) or the clean stretch saw a non-pass reading.
  *
  *   npm run drill -- [--only tracker-stopped,poller-stopped] [--clean-minutes 30] [--under-load]
- *                    [--load-rate 200] [--load-seconds 150] [--baseline-seconds 420]
+ *                    [--load-class schema-drift] [--load-rate 200] [--load-seconds 150] [--baseline-seconds 420]
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
@@ -33,7 +33,7 @@ const { values: args } = parseArgs({
     only: { type: "string" },
     "clean-minutes": { type: "string", default: "30" },
     "under-load": { type: "boolean", default: false },
-    "load-class": { type: "string", default: "tracker-stopped" },
+    "load-class": { type: "string", default: "schema-drift" },
     "load-rate": { type: "string", default: "200" },
     "load-seconds": { type: "string", default: "150" },
     "baseline-seconds": { type: "string", default: "420" },

@@ -7,7 +7,7 @@ const view = (status: "pass" | "warn" | "fail", nonPass: string[] = []) => ({ st
 const result = (overrides: Partial<ClassResult>): ClassResult => ({
   id: "tracker-stopped",
   title: "tracker stopped",
-  watch: { kind: "status" },
+  watch: { kind: "status", readings: ["cron:inactiveJobs"] },
   detectMs: 10_000,
   tripped: ["cron:inactiveJobs"],
   recoverMs: 5_000,
@@ -18,12 +18,20 @@ const result = (overrides: Partial<ClassResult>): ClassResult => ({
 });
 
 describe("fault drill: what counts as tripped", () => {
-  it("a status class trips on warn, fail and an unanswered health, not on pass", () => {
-    const watch = { kind: "status" } as const;
-    expect(tripped(watch, view("pass"))).toBe(false);
-    expect(tripped(watch, view("warn", ["cron:inactiveJobs"]))).toBe(true);
-    expect(tripped(watch, view("fail", ["tracker:lastSuccessAge"]))).toBe(true);
-    expect(tripped(watch, null)).toBe(true);
+  it("a status class trips when one of its readings makes the status warn or fail, or health does not answer", () => {
+    const watch = { kind: "status", readings: ["cron:inactiveJobs", "queue:overdue", "sources:newCallRate#drill-silent"] } as const;
+    const trips = (v: ReturnType<typeof view> | null) => tripped({ ...watch, readings: [...watch.readings] }, v);
+    expect(trips(view("pass"))).toBe(false);
+    expect(trips(view("warn", ["cron:inactiveJobs"]))).toBe(true);
+    expect(trips(view("fail", ["tracker:lastSuccessAge", "queue:overdueP95"]))).toBe(true);
+    expect(trips(view("warn", ["sources:newCallRate#drill-silent"]))).toBe(true);
+    expect(trips(null)).toBe(true);
+  });
+
+  it("a status class is not tripped by an unrelated reading that happens to be non-pass", () => {
+    const watch = { kind: "status" as const, readings: ["sources:newCallRate#drill-silent"] };
+    expect(tripped(watch, view("warn", ["providers:yield#geckoterminal"]))).toBe(false);
+    expect(tripped(watch, view("warn", ["sources:newCallRate#demo-calls"]))).toBe(false);
   });
 
   it("an informational class trips on its own reading (any component) while the status stays pass", () => {
