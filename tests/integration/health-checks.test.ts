@@ -359,6 +359,22 @@ describe("invocations", () => {
       values (14, 'tracker', now() - interval '10 seconds', 'failed', 404, 'HTTP 404', now())`;
     expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 1, status: "warn" });
   });
+
+  it("a pending request whose 401 pg_net already holds counts before the collector runs; a held 200 clears the alarm the same way", async () => {
+    await db.sql`truncate net._http_response`;
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome)
+      values (21, 'tracker', now() - interval '20 seconds', 'pending')`;
+    await db.sql`insert into net._http_response (id, status_code, timed_out, error_msg) values (21, 401, false, null)`;
+    const failed = checkOf(await evaluate(), "invocations:failed", "tracker");
+    expect(failed).toMatchObject({ observedValue: 1, status: "warn" });
+    expect(failed.output).toContain("HTTP 401");
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome)
+      values (22, 'tracker', now() - interval '5 seconds', 'pending')`;
+    await db.sql`insert into net._http_response (id, status_code, timed_out, error_msg) values (22, 202, false, null)`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 0, status: "pass" });
+  });
 });
 
 describe("deploy drift", () => {
