@@ -15,6 +15,7 @@ import { createScratchDatabase, dropScratchDatabase } from "../dev/lib/scratch-d
 import { readStackSettings } from "../dev/lib/settings.ts";
 import { createSql } from "../supabase/functions/_shared/db/client.ts";
 import { percentile } from "./cpu/report.ts";
+import { flood, type FloodResult } from "./health-load/flood.ts";
 
 const DB_NAME = "peakwatch_bench_health_load";
 const arg = (name: string, fallback: number) => {
@@ -48,43 +49,13 @@ async function main(): Promise<void> {
     HEALTH_FUNCTIONS: "tracker",
   }, port);
 
-  const latencies: number[] = [];
-  const statuses = new Map<string, number>();
   const peakConnections = new Map<string, number>();
   const tracker = { ok: 0, total: 0, priced: 0 };
-  let inFlight = 0;
-  let maxInFlight = 0;
+  let result: FloodResult;
   try {
     await fetch(`${server.url}/health`).then((r) => r.text());
     progress(`flooding ${server.url}/health at ${RATE}/s for ${SECONDS} s`);
     const end = Date.now() + SECONDS * 1_000;
-    const fire = () => {
-      const started = performance.now();
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      fetch(`${server.url}/health`)
-        .then(async (response) => {
-          await response.arrayBuffer();
-          statuses.set(String(response.status), (statuses.get(String(response.status)) ?? 0) + 1);
-        })
-        .catch((error: Error) => statuses.set(`error ${error.name}`, (statuses.get(`error ${error.name}`) ?? 0) + 1))
-        .finally(() => {
-          inFlight--;
-          latencies.push(performance.now() - started);
-        });
-    };
-    // Open loop: requests go out on schedule whether or not earlier ones have answered.
-    const interval = 1_000 / RATE;
-    let next = performance.now();
-    const flood = (async () => {
-      while (Date.now() < end) {
-        while (performance.now() >= next) {
-          fire();
-          next += interval;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    })();
     const pipeline = (async () => {
       while (Date.now() < end) {
         tracker.total++;
@@ -106,8 +77,7 @@ async function main(): Promise<void> {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     })();
-    await Promise.all([flood, pipeline]);
-    while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    [result] = await Promise.all([flood(`${server.url}/health`, RATE, SECONDS), pipeline]);
   } finally {
     await server.stop();
     await sim.close();
@@ -115,6 +85,7 @@ async function main(): Promise<void> {
     await dropScratchDatabase(adminUrl, DB_NAME);
   }
 
+  const { latencies, statuses, maxInFlight } = result;
   const p95 = percentile(latencies, 95);
   console.log(`health under load: ${latencies.length} requests in ${SECONDS} s (${(latencies.length / SECONDS).toFixed(0)}/s asked ${RATE}/s), at most ${maxInFlight} in flight`);
   console.log(`  answers: ${[...statuses].map(([status, n]) => `${status} × ${n}`).join(", ")}`);

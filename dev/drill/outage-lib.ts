@@ -1,11 +1,12 @@
 /** What the outage drill reads and pokes: the simulator's faults, health, and figures from the app database. */
 import { z } from "zod";
 import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
+import type { FaultKind } from "../market-sim/controls.ts";
 
 export const PROVIDERS = ["dexscreener", "geckoterminal"] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
-export async function setFault(simUrl: string, provider: Provider, kind: "disconnect" | "none"): Promise<void> {
+export async function setFault(simUrl: string, provider: Provider, kind: FaultKind): Promise<void> {
   const response = await fetch(`${simUrl}/__sim/faults`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },

@@ -246,6 +246,22 @@ describe("sources", () => {
     expect(checkOf(await evaluate(), "sources:newCallRate", "feed-quiet")).toMatchObject({ observedValue: 4, status: "pass" });
   });
 
+  it("a brisk source whose latest polls brought nothing is silent before its window drains, and clears with the next poll that brings calls", async () => {
+    await addSource("feed-brisk", 10);
+    await db.sql`update peakwatch.sources set expected_min_calls = 40, expected_window_minutes = 5 where name = 'feed-brisk'`;
+    const minute = (ago: number, newCalls: number) => db.sql`
+      insert into peakwatch.source_counters (source_id, minute, polls, errors, fetched, new_calls)
+      select id, date_trunc('minute', now()) - make_interval(mins => ${ago}), 1, 0, ${newCalls}, ${newCalls} from peakwatch.sources where name = 'feed-brisk'`;
+    await minute(3, 20);
+    await minute(2, 25);
+    await minute(1, 0);
+    const quiet = checkOf(await evaluate(), "sources:newCallRate", "feed-brisk");
+    expect(quiet).toMatchObject({ observedValue: 45, status: "warn" });
+    expect(quiet.output).toContain("its last 1 successful polls brought no new call");
+    await minute(0, 13);
+    expect(checkOf(await evaluate(), "sources:newCallRate", "feed-brisk")).toMatchObject({ observedValue: 58, status: "pass" });
+  });
+
   it("with no feed source enabled there is nothing to grade, and a note says so", async () => {
     const report = await evaluate();
     expect(report.checks.some((c) => c.name.startsWith("sources:"))).toBe(false);
@@ -299,16 +315,19 @@ describe("bounded queries", () => {
 });
 
 describe("credentials", () => {
-  it("grades seconds to expiry; expired and configured-but-missing credentials fail", async () => {
+  it("grades seconds to expiry; an expiring one warns once its refresh failed; expired and configured-but-missing credentials fail", async () => {
     await db.sql`truncate peakwatch.credential_status`;
     await db.sql`
-      insert into peakwatch.credential_status (name, strategy, expires_at, last_checked_at, last_outcome)
-      values ('fresh', 'oauth2_client_credentials', now() + interval '2 hours', now(), 'fresh'),
-             ('soon', 'oauth2_client_credentials', now() + interval '5 minutes', now(), 'refreshed'),
-             ('expired', 'oauth2_client_credentials', now() - interval '1 minute', now(), 'failed')`;
+      insert into peakwatch.credential_status (name, strategy, expires_at, last_checked_at, last_outcome, consecutive_failures)
+      values ('fresh', 'oauth2_client_credentials', now() + interval '2 hours', now(), 'fresh', 0),
+             ('due', 'oauth2_client_credentials', now() + interval '5 minutes', now(), 'fresh', 0),
+             ('stuck', 'oauth2_client_credentials', now() + interval '5 minutes', now(), 'failed', 2),
+             ('expired', 'oauth2_client_credentials', now() - interval '1 minute', now(), 'failed', 3)`;
     const report = await evaluate({ HEALTH_CREDENTIALS: "missing" });
     expect(checkOf(report, "credentials:secondsToExpiry", "fresh").status).toBe("pass");
-    expect(checkOf(report, "credentials:secondsToExpiry", "soon").status).toBe("warn");
+    // Due for its refresh, which token-refresh makes within a minute: not a warning by itself.
+    expect(checkOf(report, "credentials:secondsToExpiry", "due").status).toBe("pass");
+    expect(checkOf(report, "credentials:secondsToExpiry", "stuck").status).toBe("warn");
     expect(checkOf(report, "credentials:secondsToExpiry", "expired").status).toBe("fail");
     expect(checkOf(report, "credentials:secondsToExpiry", "missing")).toMatchObject({ status: "fail", observedValue: null });
   });
@@ -339,6 +358,22 @@ describe("invocations", () => {
       insert into peakwatch.invocations (request_id, function_name, requested_at, outcome, status_code, error, resolved_at)
       values (14, 'tracker', now() - interval '10 seconds', 'failed', 404, 'HTTP 404', now())`;
     expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 1, status: "warn" });
+  });
+
+  it("a pending request whose 401 pg_net already holds counts before the collector runs; a held 200 clears the alarm the same way", async () => {
+    await db.sql`truncate net._http_response`;
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome)
+      values (21, 'tracker', now() - interval '20 seconds', 'pending')`;
+    await db.sql`insert into net._http_response (id, status_code, timed_out, error_msg) values (21, 401, false, null)`;
+    const failed = checkOf(await evaluate(), "invocations:failed", "tracker");
+    expect(failed).toMatchObject({ observedValue: 1, status: "warn" });
+    expect(failed.output).toContain("HTTP 401");
+    await db.sql`
+      insert into peakwatch.invocations (request_id, function_name, requested_at, outcome)
+      values (22, 'tracker', now() - interval '5 seconds', 'pending')`;
+    await db.sql`insert into net._http_response (id, status_code, timed_out, error_msg) values (22, 202, false, null)`;
+    expect(checkOf(await evaluate(), "invocations:failed", "tracker")).toMatchObject({ observedValue: 0, status: "pass" });
   });
 });
 

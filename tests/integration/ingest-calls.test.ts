@@ -254,6 +254,14 @@ describe("claim_sources and finish_poll", () => {
     expect(await claimSources(db.sql, { limit: 1, leaseSeconds: 60, name: "nope" })).toEqual([]);
   });
 
+  it("a source due a few seconds after the cron tick is polled at that tick, not one interval later", async () => {
+    await db.sql`update peakwatch.sources set next_poll_at = now() + interval '3 seconds' where name = 'feed-a'`;
+    expect((await claimSources(db.sql, { limit: 10, leaseSeconds: 60 })).map((s) => s.name)).toEqual(["feed-a"]);
+    // More than a fifth of its 60 s interval away: not yet.
+    await db.sql`update peakwatch.sources set next_poll_at = now() + interval '20 seconds' where name = 'feed-a'`;
+    expect(await claimSources(db.sql, { limit: 10, leaseSeconds: 60 })).toEqual([]);
+  });
+
   it("two pollers claiming at once never get the same source", async () => {
     for (let i = 0; i < 20; i++) await addSource(db.sql, { name: `s${i}`, kind: "dexscreener_profiles" });
     const [a, b] = await Promise.all([db.connect(1), db.connect(1)].map((sql) => claimSources(sql, { limit: 15, leaseSeconds: 60 })));

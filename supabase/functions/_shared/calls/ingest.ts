@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { retryOnDeadlock } from "../db/deadlock.ts";
 import type { FunctionArgs, IngestedBatch } from "../db/rows.ts";
 import type { IngestCall } from "./call-input.ts";
 import { sanitizeCalls } from "./sanitize-calls.ts";
@@ -46,14 +47,16 @@ export async function ingestCalls(sql: Sql, batch: IngestBatch): Promise<IngestR
     p_expected_cursor: batch.expectedCursor ?? undefined,
     p_unreadable: batch.unreadable ?? 0,
   };
-  const [row] = await sql<IngestedBatch[]>`
-    select * from peakwatch.ingest_calls(
-      ${args.p_source_id}::bigint,
-      ${sql.json(args.p_calls as Parameters<typeof sql.json>[0])},
-      ${args.p_cursor ?? null}::text,
-      ${args.p_expected_cursor ?? null}::text,
-      ${args.p_unreadable ?? 0}::int
-    )`;
+  const [row] = await retryOnDeadlock("ingest_calls", () =>
+    sql<IngestedBatch[]>`
+      select * from peakwatch.ingest_calls(
+        ${args.p_source_id}::bigint,
+        ${sql.json(args.p_calls as Parameters<typeof sql.json>[0])},
+        ${args.p_cursor ?? null}::text,
+        ${args.p_expected_cursor ?? null}::text,
+        ${args.p_unreadable ?? 0}::int
+      )`
+  );
   return {
     newCalls: row!.new_calls,
     duplicates: row!.duplicates,

@@ -35,7 +35,7 @@ const variables = z.object({
   HEALTH_CONVERSION_WINDOW_SECONDS: seconds(3_600),
   HEALTH_CONVERSION_SETTLE_SECONDS: seconds(180),
   HEALTH_CONVERSION_MIN_CALLS: z.coerce.number().int().min(1).max(100_000).default(5),
-  HEALTH_PARSE_WINDOW_SECONDS: seconds(900),
+  HEALTH_PARSE_WINDOW_SECONDS: seconds(120),
   HEALTH_COPYCAT_WINDOW_SECONDS: seconds(3_600),
   HEALTH_COPYCAT_MIN_TOKENS: z.coerce.number().int().min(2).max(100).default(3),
   HEALTH_CREDENTIALS: csv(/^[a-z0-9][a-z0-9_-]{0,63}$/, "a credential name").default([]),

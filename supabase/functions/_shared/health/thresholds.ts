@@ -39,7 +39,7 @@ export const CHECKS = {
   "pipeline:callConversion": spec("percent", "below", 50, 10),
   "providers:parseFailures": spec("items", "above", 1, 50),
   /** Share of asked addresses a provider priced, over those it priced before (drift that parses). */
-  "providers:yield": spec("percent", "below", 80, 50),
+  "providers:yield": spec("percent", "below", 60, 50),
   /** Seconds since the provider's shared breaker opened (0 while it is available): whose fault an outage is. */
   "providers:unavailableFor": spec("s", "above", 1, 600),
   /** In multiples of the source's poll interval, so one limit suits a 1-minute feed and a daily one. */

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client.ts";
+import { retryOnDeadlock } from "../db/deadlock.ts";
 
 export type Check =
   | {
@@ -29,6 +30,8 @@ export async function recordChecks(
   deadAfterMisses = 5,
 ): Promise<Array<{ token_id: number; status: string }>> {
   if (checks.length === 0) return [];
-  return await sql<Array<{ token_id: number; status: string }>>`
-    select * from peakwatch.record_checks(${worker}, ${sql.json(checks as unknown as Parameters<typeof sql.json>[0])}, ${deadAfterMisses}::int)`;
+  return await retryOnDeadlock("record_checks", () =>
+    sql<Array<{ token_id: number; status: string }>>`
+      select * from peakwatch.record_checks(${worker}, ${sql.json(checks as unknown as Parameters<typeof sql.json>[0])}, ${deadAfterMisses}::int)`
+  );
 }

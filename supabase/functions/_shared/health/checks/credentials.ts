@@ -15,7 +15,9 @@ const credentialRow = z.object({
 
 /**
  * Seconds until each upstream credential's access token expires, as token-refresh last recorded it.
- * A credential that is configured (table or HEALTH_CREDENTIALS) but has no live token fails.
+ * Below the warn line it warns only when its last refresh failed (an expiring credential that cannot
+ * refresh); below the fail line it fails. A credential that is configured (table or
+ * HEALTH_CREDENTIALS) but has no live token fails.
  */
 export async function credentialChecks(ctx: CheckContext): Promise<AreaResult> {
   const present = await presentRelations(ctx.sql, ["peakwatch.credentials", "peakwatch.credential_status"]);
@@ -46,11 +48,15 @@ export async function credentialChecks(ctx: CheckContext): Promise<AreaResult> {
         (c.consecutive_failures ? `, ${c.consecutive_failures} failure(s) in a row` : "") +
         (c.last_error ? `; last error: ${c.last_error.slice(0, 300)}` : "")
       : "never checked by token-refresh";
+    const failing = (c.consecutive_failures ?? 0) > 0;
     const output = missing ? `no live token; ${state}` : `expires at ${isoTime(c.expires_at)}; ${state}`;
-    return reading(ctx, "credentials:secondsToExpiry", missing ? null : Math.round(c.seconds_to_expiry!), output, {
+    const graded = reading(ctx, "credentials:secondsToExpiry", missing ? null : Math.round(c.seconds_to_expiry!), output, {
       componentId: c.name,
       ...(missing ? { status: "fail" as const } : {}),
     });
+    // Inside the warn line a token is due for its refresh, which token-refresh makes within a minute:
+    // that is a warning only once a refresh has failed. The fail line and a missing token always count.
+    return graded.status === "warn" && !failing ? { ...graded, status: "pass" as const } : graded;
   });
   return { checks, notes: checks.length === 0 ? ["no upstream credential is configured: credentials:secondsToExpiry has nothing to read"] : [] };
 }

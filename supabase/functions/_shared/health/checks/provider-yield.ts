@@ -6,7 +6,7 @@ import { type AreaResult, type CheckContext, reading } from "../reading.ts";
 /** Short on purpose: a collapse must be non-pass within 2 minutes of its first tracker run. */
 export const YIELD_WINDOW_SECONDS = 120;
 /** Below this many asked-and-priced-before addresses a yield is shown but not graded. */
-export const YIELD_MIN_ASKED = 10;
+export const YIELD_MIN_ASKED = 20;
 const PROVIDERS: readonly ProviderName[] = ["dexscreener", "geckoterminal"];
 
 const totalsRow = z.object({ runs: z.number(), totals: z.record(z.string(), z.number()), figures_exact: z.boolean() });
