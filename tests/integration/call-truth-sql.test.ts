@@ -129,7 +129,7 @@ describe("call verification", () => {
 });
 
 describe("health: call truth", () => {
-  it("grades how late a young call's verification is, and shows the corrected share as information", async () => {
+  it("grades a verifier that makes no progress; shows how late young calls are and the corrected share as information", async () => {
     const { evaluateHealth } = await import("../../supabase/functions/_shared/health/evaluate.ts");
     const { testHealthConfig } = await import("../helpers/health.ts");
     const k = await ingestOne();
@@ -139,11 +139,16 @@ describe("health: call truth", () => {
     const lag = report.checks.find((c) => c.name === "calls:verificationLag");
     expect(lag).toMatchObject({ status: "warn" });
     expect(lag!.observedValue as number).toBeGreaterThanOrEqual(1200);
+    expect(report.checks.find((c) => c.name === "calls:verificationStalled")).toMatchObject({ status: "warn" });
+    const { affectsStatus } = await import("../../supabase/functions/_shared/health/thresholds.ts");
+    expect(affectsStatus("calls:verificationLag")).toBe(false);
+    expect(affectsStatus("calls:verificationStalled")).toBe(true);
 
     await claimVerifications(db.sql, { owner: "v", limit: 10, leaseSeconds: 60, young: true });
     await completeVerifications(db.sql, "v", [verdict(k.id, { wick_usd: 3, wick_at: ago(1000), wick_resolution: "1m", tradeable_usd: 2, tradeable_at: ago(1000), tradeable_resolution: "1m" })]);
     const after = await evaluateHealth({ sql: db.sql, config: testHealthConfig() });
     expect(after.checks.find((c) => c.name === "calls:verificationLag")).toMatchObject({ status: "pass", observedValue: 0 });
+    expect(after.checks.find((c) => c.name === "calls:verificationStalled")).toMatchObject({ status: "pass", observedValue: 0 });
     expect(after.checks.find((c) => c.name === "calls:athCorrected")).toMatchObject({ status: "pass", observedValue: 100 });
   });
 });

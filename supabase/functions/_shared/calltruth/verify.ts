@@ -40,7 +40,7 @@ export const DEFAULT_VERIFY: Omit<VerifyOptions, "owner" | "deadline"> = {
   batch: 50,
   leaseSeconds: 120,
   entryToleranceMs: 5 * MINUTE,
-  youngEveryMs: 5 * MINUTE,
+  youngEveryMs: 10 * MINUTE,
 };
 
 export interface VerifyDeps {

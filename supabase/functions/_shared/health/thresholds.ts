@@ -55,8 +55,10 @@ export const CHECKS = {
   "calls:copycatTickers": spec("tickers", "above", 1, null),
   /** Share of the last day's candle verifications that moved a call's ATH by more than 1 %: information. */
   "calls:athCorrected": spec("percent", "above", null, null),
-  /** Seconds the oldest young call's verification is overdue; the promise is a missed wick within 15 minutes. */
-  "calls:verificationLag": spec("s", "above", 900, 3_600),
+  /** Seconds the oldest young call's verification is overdue (information: the budget sets it under load). */
+  "calls:verificationLag": spec("s", "above", 900, null),
+  /** Seconds verification has made no progress while young calls wait for it. */
+  "calls:verificationStalled": spec("s", "above", 900, 1_800),
   /** Closed bars the worst candle stream is missing past the grace, on its instrument's calendar. */
   "candles:lastBarAge": spec("bars", "above", 1, 2),
   // Candle figures shown beside it, never graded (INFORMATIONAL).
@@ -87,6 +89,7 @@ export type CheckName = keyof typeof CHECKS;
 export const INFORMATIONAL: ReadonlySet<string> = new Set([
   "calls:copycatTickers",
   "calls:athCorrected",
+  "calls:verificationLag",
   "sources:rejectedCalls",
   "deploy:release",
   "candles:coveragePercent",
