@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     tokens: { type: "string", default: "200" },
     rate: { type: "string", default: "600" },
     "history-hours": { type: "string", default: "72" },
-    "wick-minutes": { type: "string", default: "15" },
+    "wick-minutes": { type: "string", default: "16" },
     "skip-wick": { type: "boolean", default: false },
     only: { type: "string" },
     seed: { type: "string", default: "17" },
@@ -270,7 +270,7 @@ async function wick() {
     `(wick high ${expected?.toPrecision(6)}, sampled ATH before ${before!.wick.toPrecision(6)}); ` +
     `GeckoTerminal requests meanwhile: fallback ${fallbackRequests}, verifier ${verifierReads} (${JSON.stringify(verifierCounts)}); simulator 429s: ${limited}`);
   log(`budget: ${PUBLIC_BUDGET}/min in all; verification's own share ${(PUBLIC_BUDGET * GECKO_SHARES.verification.share).toFixed(1)}/min, ` +
-    `fallback's ${(PUBLIC_BUDGET * GECKO_SHARES.fallback.share).toFixed(1)}/min plus whatever is idle; the young call's 5-minute cadence, not the budget, sets the delay`);
+    `fallback's ${(PUBLIC_BUDGET * GECKO_SHARES.fallback.share).toFixed(1)}/min plus whatever is idle; the young call's 10-minute cadence, not the budget, sets the delay`);
   return { ok: shownAfter !== null && shownAfter <= 15 * MINUTE && limited === 0, shownAfterMs: shownAfter, limited, fallbackRequests, verifierReads };
 }
 
