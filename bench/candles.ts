@@ -18,16 +18,16 @@ import { type CandleFillResult, fillCandles } from "./candles/fill.ts";
 import { readSection } from "./candles/read.ts";
 import type { CandleBenchSection } from "./candles/section.ts";
 import { storeSection } from "./candles/store.ts";
+import { backfillSection } from "./candles/backfill.ts";
 
 const DB_NAME = "peakwatch_bench_candles";
 const DAYS = 365;
 
 /**
  * The sections, in order. Reads run before writes so they see the filled table as filled.
- * SLOT (h16b, issue 16): the collector's "backfill bars/s against the provider's ceiling" section
- * goes here — a CandleBenchSection in bench/candles/backfill.ts, appended to this list.
+ * Last, the collector's backfill bars/s against the provider's ceiling (bench/candles/backfill.ts, real time).
  */
-export const SECTIONS: CandleBenchSection[] = [readSection, storeSection];
+export const SECTIONS: CandleBenchSection[] = [readSection, storeSection, backfillSection];
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const progress = (message: string) => console.error(`[bench:candles] ${message}`);

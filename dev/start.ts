@@ -19,6 +19,8 @@ const startEnv = z.object({
   FUNCTIONS_PORT: z.coerce.number().int().min(1).max(65535).default(54321),
   MARKET_SIM_PORT: z.coerce.number().int().min(1).max(65535).default(54330),
   PEAKWATCH_UPSTREAM: z.enum(["simulated", "real"]).default("simulated"),
+  /** The simulated GeckoTerminal limit per minute; the functions' one GeckoTerminal budget is set 1 below it. */
+  MARKET_SIM_GECKOTERMINAL_PER_MINUTE: z.coerce.number().int().min(2).default(30),
 });
 
 const log = (message: string) => console.log(`[start] ${message}`);
@@ -48,10 +50,11 @@ async function main() {
 
     const upstream: Record<string, string> = {};
     if (env.PEAKWATCH_UPSTREAM === "simulated") {
-      const sim = await startMarketSimulator({ port: env.MARKET_SIM_PORT, seed: 42 });
+      const sim = await startMarketSimulator({ port: env.MARKET_SIM_PORT, seed: 42, limits: { geckoterminal: env.MARKET_SIM_GECKOTERMINAL_PER_MINUTE } });
       cleanups.push(() => sim.close());
       upstream.DEXSCREENER_BASE_URL = sim.url;
       upstream.GECKOTERMINAL_BASE_URL = sim.geckoterminalUrl;
+      upstream.GECKOTERMINAL_CALLS_PER_MINUTE = String(env.MARKET_SIM_GECKOTERMINAL_PER_MINUTE - 1);
       log(`SIMULATED market data at ${sim.url} (set PEAKWATCH_UPSTREAM=real for the real APIs)`);
       // The demo sources of supabase/seed.sql read the simulator; a simulated call group posts a
       // call every few seconds so the pipeline has something to do.

@@ -2,7 +2,7 @@ import type { Sql } from "../../supabase/functions/_shared/db/client.ts";
 import { readBacklog } from "../../supabase/functions/_shared/queue/backlog.ts";
 
 // health answers from reads and records no runs; its status is the first line of the view
-const FUNCTIONS = ["poller", "tracker", "orchestrator", "token-refresh"];
+const FUNCTIONS = ["poller", "tracker", "orchestrator", "token-refresh", "candles"];
 
 export interface Snapshot {
   backlog: Awaited<ReturnType<typeof readBacklog>>;

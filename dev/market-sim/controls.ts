@@ -8,10 +8,13 @@ export type Provider = (typeof PROVIDERS)[number];
  * malformed: the body cut in half. malformed_items: among good items, every third one loses a field
  * its parser needs and a null is slipped in. cursor_backwards (feed): answers from an earlier point
  * with a next cursor behind the one asked for. disconnect: the connection is closed before any answer
- * (the client sees a network error, as when the host refuses connections).
+ * (the client sees a network error, as when the host refuses connections). rate_limited: a 429 whatever
+ * the limit says. gaps (GeckoTerminal OHLCV): about 30% of the bars are left out of each answer.
+ * revised_bar (GeckoTerminal OHLCV): every 7th closed bar is served with a changed close and volume.
  */
 export const FAULT_KINDS = [
-  "5xx", "timeout", "disconnect", "malformed", "malformed_items", "renamed_field", "renamed_optional", "pair_cap_30", "cursor_backwards", "none",
+  "5xx", "timeout", "disconnect", "malformed", "malformed_items", "renamed_field", "renamed_optional", "pair_cap_30", "cursor_backwards",
+  "rate_limited", "gaps", "revised_bar", "none",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -22,6 +25,9 @@ export const faultSchema = z
   })
   .refine((fault) => fault.kind !== "cursor_backwards" || fault.provider === "feed", {
     message: "cursor_backwards exists only for the feed",
+  })
+  .refine((fault) => !["gaps", "revised_bar"].includes(fault.kind) || fault.provider === "geckoterminal", {
+    message: "gaps and revised_bar exist only for geckoterminal (its OHLCV)",
   });
 export type Fault = z.infer<typeof faultSchema>;
 
@@ -31,6 +37,7 @@ export const ENDPOINTS = {
   // GeckoTerminal's public limit is one budget for the whole API, not per endpoint.
   "geckoterminal.tokens_multi": { provider: "geckoterminal", bucket: "geckoterminal" },
   "geckoterminal.trending_pools": { provider: "geckoterminal", bucket: "geckoterminal" },
+  "geckoterminal.ohlcv": { provider: "geckoterminal", bucket: "geckoterminal" },
   "feed.calls": { provider: "feed", bucket: "feed" },
 } as const satisfies Record<string, { provider: Provider; bucket: keyof Omit<RateLimits, "windowMs"> }>;
 export type Endpoint = keyof typeof ENDPOINTS;

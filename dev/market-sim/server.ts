@@ -3,7 +3,8 @@
  * failure modes, over a deterministic simulated market. Loopback only; never real prices.
  *
  * Market: GET /tokens/v1/{chain}/{a,b,…} · GET /token-profiles/latest/v1 ·
- *         GET /api/v2/networks/{network}/tokens/multi/{a,b,…} · GET /api/v2/networks/{network}/trending_pools
+ *         GET /api/v2/networks/{network}/tokens/multi/{a,b,…} · GET /api/v2/networks/{network}/trending_pools ·
+ *         GET /api/v2/networks/{network}/pools/{pool}/ohlcv/{day|hour|minute} (ohlcv.ts: the same walk as the spot prices)
  * Feed:   GET /feed/calls?since_id=…|since=…&limit=… (a call group's API; see feed.ts)
  * Admin:  POST /__sim/faults {provider, kind, rate?} · GET /__sim/stats · GET|POST /__sim/tokens ·
  *         POST /__sim/clock {advanceMs} · POST /__sim/reset · POST /__sim/feed {token?, everyMs?} ·
@@ -17,6 +18,8 @@ import { type Answer, dexProfiles, dexTokens, geckoTokens, geckoTrending, type W
 import { DEFAULT_LIMITS, ENDPOINTS, type Endpoint, type FaultKind, faultSchema, Faults, type Provider, RateLimiter, type RateLimits, Stats } from "./controls.ts";
 import { Feed, feedCallsSchema, type FeedOptions, feedSettingsSchema } from "./feed.ts";
 import { Market } from "./market.ts";
+import { geckoOhlcv, OhlcvHistory } from "./ohlcv.ts";
+import { streamFor } from "./prng.ts";
 import { buildToken, DEFAULT_CHAINS, generateUniverse, type SimToken, type TokenSpec, tokenSpecSchema } from "./universe.ts";
 import { withMalformedItems, withRenamedField, withRenamedOptional } from "./wire.ts";
 
@@ -51,6 +54,7 @@ export interface MarketSimulator {
 
 interface State {
   world: World;
+  history: OhlcvHistory;
   feed: Feed;
   limiter: RateLimiter;
   faults: Faults;
@@ -61,6 +65,7 @@ interface State {
 const DEX_TOKENS = /^\/tokens\/v1\/([^/]+)\/([^/]+)$/;
 const GECKO_MULTI = /^\/api\/v2\/networks\/([^/]+)\/tokens\/multi\/([^/]+)$/;
 const GECKO_TRENDING = /^\/api\/v2\/networks\/([^/]+)\/trending_pools$/;
+const GECKO_OHLCV = /^\/api\/v2\/networks\/([^/]+)\/pools\/([^/]+)\/ohlcv\/([^/]+)$/;
 const FEED_CALLS = "/feed/calls";
 
 const addTokensSchema = z.object({ tokens: z.array(tokenSpecSchema).min(1) });
@@ -74,13 +79,13 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
   const fresh = (): State => {
     const tokens = generateUniverse(seed, options.tokens?.chains ?? DEFAULT_CHAINS, options.tokens?.perChain ?? 12);
     for (const spec of options.tokens?.extra ?? []) tokens.push(buildToken(seed, tokens.length, spec, 0));
-    return { world: { tokens, market: new Market(seed), epochMs: now() }, feed: new Feed(seed, options.feed), limiter: new RateLimiter(limits), faults: new Faults(seed), stats: new Stats(), offsetMs: 0 };
+    return { world: { tokens, market: new Market(seed), epochMs: now() }, history: new OhlcvHistory(seed), feed: new Feed(seed, options.feed), limiter: new RateLimiter(limits), faults: new Faults(seed), stats: new Stats(), offsetMs: 0 };
   };
   let state = fresh();
   const elapsedMs = () => now() - state.world.epochMs + state.offsetMs;
 
   const market = (req: IncomingMessage, url: URL, res: ServerResponse): void => {
-    const hit = route(url, state.feed);
+    const hit = route(url, state.feed, state.history);
     if (!hit) return json(res, 404, { error: "no such simulated endpoint" });
     const { provider } = ENDPOINTS[hit.endpoint];
     const elapsed = elapsedMs();
@@ -94,8 +99,13 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
       return rateLimited(res, provider, waitMs);
     }
     const fault = state.faults.draw(provider);
-    const applies = fault !== null && (fault !== "pair_cap_30" || hit.endpoint === "dexscreener.tokens");
+    const applies = fault !== null && (fault !== "pair_cap_30" || hit.endpoint === "dexscreener.tokens") &&
+      (!["gaps", "revised_bar"].includes(fault) || hit.endpoint === "geckoterminal.ohlcv");
     if (fault === "timeout") return state.stats.record(hit.endpoint, "fault"); // never answers
+    if (fault === "rate_limited") {
+      state.stats.record(hit.endpoint, "rate_limited");
+      return rateLimited(res, provider, 1_000);
+    }
     if (fault === "disconnect") {
       state.stats.record(hit.endpoint, "fault");
       return void req.socket.destroy();
@@ -110,9 +120,10 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
       return json(res, answer.status, answer.body);
     }
     let body = answer.body;
-    if (fault === "renamed_field") body = withRenamedField(hit.endpoint, body);
+    if (fault === "renamed_field" && hit.endpoint === "geckoterminal.ohlcv") body = withRenamedOhlcvList(body);
+    else if (fault === "renamed_field") body = withRenamedField(hit.endpoint as Exclude<Endpoint, "geckoterminal.ohlcv">, body);
     if (fault === "renamed_optional" && hit.endpoint === "dexscreener.tokens") body = withRenamedOptional(body);
-    if (fault === "malformed_items") body = withMalformedItems(hit.endpoint, body);
+    if (fault === "malformed_items" && hit.endpoint !== "geckoterminal.ohlcv") body = withMalformedItems(hit.endpoint, body);
     if (fault === "pair_cap_30" && Array.isArray(body)) body = body.slice(0, DEXSCREENER_PAIR_CAP);
     state.stats.record(hit.endpoint, applies ? "fault" : "ok");
     const text = JSON.stringify(body);
@@ -211,7 +222,9 @@ export async function startMarketSimulator(options: MarketSimulatorOptions = {})
 
 type Route = { endpoint: Endpoint; answer: (world: World, elapsedMs: number, fault: Exclude<FaultKind, "none"> | null) => Answer };
 
-function route(url: URL, feed: Feed): Route | null {
+const ohlcvFaultRng = streamFor(1, "ohlcv-faults");
+
+function route(url: URL, feed: Feed, history: OhlcvHistory): Route | null {
   const path = url.pathname;
   if (path === FEED_CALLS) {
     return { endpoint: "feed.calls", answer: (world, elapsed, fault) => feed.answer(world, elapsed, url.searchParams, fault === "cursor_backwards") };
@@ -229,6 +242,15 @@ function route(url: URL, feed: Feed): Route | null {
     const [network, list] = [decodeURIComponent(match[1] ?? ""), addressList(match[2])];
     return { endpoint: "geckoterminal.tokens_multi", answer: (world, elapsed) => geckoTokens(world, network, list, elapsed) };
   }
+  match = GECKO_OHLCV.exec(path);
+  if (match) {
+    const [network, pool, unit] = [decodeURIComponent(match[1] ?? ""), decodeURIComponent(match[2] ?? ""), match[3] ?? ""];
+    return {
+      endpoint: "geckoterminal.ohlcv",
+      answer: (world, elapsed, fault) =>
+        geckoOhlcv(world, history, { network, pool, unit, params: url.searchParams }, elapsed, fault === "gaps" || fault === "revised_bar" ? fault : null, ohlcvFaultRng),
+    };
+  }
   match = GECKO_TRENDING.exec(path);
   if (match) {
     const network = decodeURIComponent(match[1] ?? "");
@@ -236,6 +258,13 @@ function route(url: URL, feed: Feed): Route | null {
     return { endpoint: "geckoterminal.trending_pools", answer: (world, elapsed) => geckoTrending(world, network, page, elapsed) };
   }
   return null;
+}
+
+/** Schema drift of the OHLCV answer: its list renamed. */
+function withRenamedOhlcvList(body: unknown): unknown {
+  const document = body as { data: { attributes: Record<string, unknown> } };
+  const { ohlcv_list: list, ...rest } = document.data.attributes;
+  return { ...document, data: { ...document.data, attributes: { ...rest, ohlcv: list } } };
 }
 
 function addressList(raw: string | undefined): string[] {

@@ -58,7 +58,7 @@ const lastRun = (fn: string) => async () =>
 describe("the pipeline, driven by the cron jobs' own commands", () => {
   it("poller ingests calls, tracker prices their tokens, orchestrator and token-refresh run, every request answered 2xx, health is not failing", async () => {
     expect(jobs.map((j) => j.jobname)).toEqual(expect.arrayContaining([
-      "peakwatch-poller", "peakwatch-tracker", "peakwatch-orchestrator", "peakwatch-token-refresh", "peakwatch-collect-invocations",
+      "peakwatch-poller", "peakwatch-tracker", "peakwatch-orchestrator", "peakwatch-token-refresh", "peakwatch-collect-invocations", "peakwatch-candles",
     ]));
     const trading = fx.sim.tokens().filter((t) => t.kind === "steady").slice(0, 5);
     fx.sim.addFeedCalls(trading.map((t, i) => ({ chain: t.chain, token_address: t.address, symbol: t.symbol, called_at: new Date(Date.now() - (i + 1) * 60_000).toISOString() })));
@@ -85,17 +85,18 @@ describe("the pipeline, driven by the cron jobs' own commands", () => {
     await until(lastRun("token-refresh"), (r) => r !== undefined && r.outcome !== "running", "the cron token-refresh run");
     await db.sql.unsafe(command("peakwatch-orchestrator"));
     await until(lastRun("orchestrator"), (r) => r !== undefined && r.outcome !== "running", "the cron orchestrator run");
+    await db.sql.unsafe(command("peakwatch-candles"));
 
     const invocations = await until(
       async () => {
         await db.sql.unsafe(command("peakwatch-collect-invocations"));
         return await db.sql<{ function_name: string; outcome: string }[]>`select function_name, outcome from peakwatch.invocations`;
       },
-      (rows) => rows.length === 4 && rows.every((r) => r.outcome !== "pending"),
+      (rows) => rows.length === 5 && rows.every((r) => r.outcome !== "pending"),
       "every cron request answered",
     );
     expect(invocations.map((r) => `${r.function_name}:${r.outcome}`).sort()).toEqual([
-      "orchestrator:ok", "poller:ok", "token-refresh:ok", "tracker:ok",
+      "candles:ok", "orchestrator:ok", "poller:ok", "token-refresh:ok", "tracker:ok",
     ]);
 
     // the cron tracker keeps claiming for its whole time budget (it answered 202 at once); health
@@ -106,6 +107,8 @@ describe("the pipeline, driven by the cron jobs' own commands", () => {
       "a finished tracker run",
       90_000,
     );
+    // so does the candles run (health watches every function the cron jobs call)
+    await until(lastRun("candles"), (r) => r !== undefined && r.outcome === "ok", "a finished candles run", 90_000);
     const health = await fetch(`${server.url}/health`);
     const body = await health.json();
     expect(health.status, JSON.stringify(body)).toBe(200);

@@ -24,7 +24,7 @@ beforeEach(async () => {
   // every function ran fine a moment ago, so nothing needs healing unless a test says so
   await db.sql`
     insert into peakwatch.runs (function_name, started_at, finished_at, outcome, counts)
-    select f, now(), now(), 'ok', '{}' from unnest(array['poller', 'tracker', 'token-refresh']) f`;
+    select f, now(), now(), 'ok', '{}' from unnest(array['poller', 'tracker', 'token-refresh', 'candles']) f`;
 });
 
 const invoke = () => supabaseInvoker(functionsHost.url, outgoingKeyHeaders((name) => ({ SUPABASE_SERVICE_ROLE_KEY: KEY })[name]));
@@ -93,7 +93,7 @@ describe("orchestrator", () => {
     await insertTokens(db.sql, 7_000);
     await db.sql`truncate peakwatch.runs`;
     const counts = await runOrchestrator(db.sql, invoke(), { dryRun: true });
-    expect(counts).toMatchObject({ plannedTrackers: 2, fannedOut: 0, staleFunctions: 3, healed: 0 });
+    expect(counts).toMatchObject({ plannedTrackers: 2, fannedOut: 0, staleFunctions: 4, healed: 0 });
     expect(functionsHost.requests).toHaveLength(0);
   });
 });

@@ -30,7 +30,7 @@ describe("grade", () => {
 describe("health config", () => {
   it("has defaults for every check, per watched function", () => {
     const config = loadHealthConfig({});
-    expect(config.functions).toEqual(["tracker", "poller", "orchestrator", "token-refresh"]);
+    expect(config.functions).toEqual(["tracker", "poller", "orchestrator", "token-refresh", "candles"]);
     expect(config.thresholds["tracker:lastSuccessAge"]).toEqual({ warn: 180, fail: 600 });
     expect(config.thresholds["token-refresh:lastSuccessAge"]).toEqual({ warn: 900, fail: 1_800 });
     expect(config.thresholds["queue:dueBacklog"]).toEqual({ warn: 2_000, fail: 20_000 });

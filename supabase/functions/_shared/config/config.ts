@@ -30,6 +30,8 @@ export const sharedEnv = z.object({
   PEAKWATCH_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("peakwatch:"),
   DEXSCREENER_BASE_URL: optionalUrl,
   GECKOTERMINAL_BASE_URL: optionalUrl,
+  /** GeckoTerminal's one budget for everything (limits/budget.ts); the public API allows 30/min. Stand-ins scale it. */
+  GECKOTERMINAL_CALLS_PER_MINUTE: z.coerce.number().min(1).max(100_000).default(29),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnv>;

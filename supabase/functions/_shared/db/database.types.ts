@@ -1266,6 +1266,15 @@ export type Database = {
         Args: { "p_body"?: Json; "p_name": string; "p_timeout_ms"?: number };
         Returns: number;
       };
+      "next_candle_gap": {
+        Args: { "p_max_attempts": number; "p_stream_id": number };
+        Returns: {
+          "attempts": number;
+          "gap_from": string;
+          "gap_id": number;
+          "gap_to": string;
+        }[];
+      };
       "normalize_address": { Args: { "p_address": string }; Returns: string };
       "price_expected_by": {
         Args: { "p_created_at": string; "p_last_priced_at": string };
@@ -1289,6 +1298,15 @@ export type Database = {
           "tokens_called": number;
           "tokens_priced": number;
         }[];
+      };
+      "record_candle_gaps": {
+        Args: {
+          "p_from": (string)[];
+          "p_reason": string;
+          "p_stream_id": number;
+          "p_to": (string)[];
+        };
+        Returns: number;
       };
       "record_checks": {
         Args: { "p_checks": Json; "p_dead_after"?: number; "p_worker": string };
@@ -1324,9 +1342,22 @@ export type Database = {
         Args: { "p_token_ids": (number)[]; "p_worker": string };
         Returns: number;
       };
+      "release_candle_stream": {
+        Args: { "p_due_at": string; "p_owner": string; "p_stream_id": number };
+        Returns: boolean;
+      };
       "requeue_dead_letters": {
         Args: { "p_limit"?: number; "p_older_than": string };
         Returns: number;
+      };
+      "resolve_candle_gap": {
+        Args: {
+          "p_gap_id": number;
+          "p_missing_from": string;
+          "p_missing_to": string;
+          "p_reason": string;
+        };
+        Returns: boolean;
       };
       "return_provider_failures": {
         Args: Record<PropertyKey, never>;

@@ -28,7 +28,7 @@ export const blankAsUnset = (env: unknown): unknown =>
   env && typeof env === "object" ? Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")) : env;
 
 const variables = z.object({
-  HEALTH_FUNCTIONS: csv(/^[a-z][a-z0-9-]{0,39}$/, "a function name").default(["tracker", "poller", "orchestrator", "token-refresh"]),
+  HEALTH_FUNCTIONS: csv(/^[a-z][a-z0-9-]{0,39}$/, "a function name").default(["tracker", "poller", "orchestrator", "token-refresh", "candles"]),
   HEALTH_THRESHOLDS: overrides.default({}),
   HEALTH_RECENT_RUNS: z.coerce.number().int().min(1).max(100).default(10),
   HEALTH_FRESH_GRACE_SECONDS: seconds(120),

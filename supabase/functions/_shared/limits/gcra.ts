@@ -98,9 +98,10 @@ export function createRateLimiter(redis: Redis, options: RateLimitOptions): Rate
  * Shared quotas for the tracker's providers, below their documented ceilings: DexScreener's token
  * endpoints allow 300/min (≤ 295 here in any 60 s window), GeckoTerminal's public API 30/min (≤ 30).
  */
-export function providerLimits(prefix = "peakwatch:limits:") {
+export function providerLimits(prefix = "peakwatch:limits:", geckoterminalPerMinute = 29) {
   return {
     dexscreener: { key: `${prefix}dexscreener:tokens`, ratePerMinute: 290, burst: 5 },
-    geckoterminal: { key: `${prefix}geckoterminal`, ratePerMinute: 29, burst: 1 },
+    // The total of GeckoTerminal's one budget (limits/budget.ts), which every consumer draws from.
+    geckoterminal: { key: `${prefix}geckoterminal`, ratePerMinute: geckoterminalPerMinute, burst: 1 },
   } satisfies Record<string, RateLimitOptions>;
 }

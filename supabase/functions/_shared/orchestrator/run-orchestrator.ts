@@ -22,7 +22,7 @@ export const defaultOrchestratorSettings: OrchestratorSettings = {
   deadLetterCooldownSeconds: 3_600,
   abandonedRunSeconds: 900,
   housekeepingBatch: 5_000,
-  selfHealAfterSeconds: { poller: 300, tracker: 300, "token-refresh": 900 },
+  selfHealAfterSeconds: { poller: 300, tracker: 300, "token-refresh": 900, candles: 300 },
 };
 
 export type OrchestratorCounts = Record<string, number>;
@@ -32,6 +32,7 @@ const healBody: Record<string, Record<string, unknown>> = {
   tracker: { trigger: "orchestrator", async: true },
   poller: { trigger: "orchestrator", async: true },
   "token-refresh": { trigger: "orchestrator", async: true },
+  candles: { trigger: "orchestrator", async: true },
 };
 
 export async function runOrchestrator(

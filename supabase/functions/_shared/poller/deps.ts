@@ -4,6 +4,7 @@ import { readEnv } from "../config/env.ts";
 import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
+import { geckoBudget } from "../limits/budget.ts";
 import { createRateLimiter, providerLimits } from "../limits/gcra.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
 import { createCredentialStoreFromEnv } from "../credentials/deps.ts";
@@ -17,14 +18,15 @@ const pollerEnv = sharedEnv.extend({
 });
 
 /**
- * Quotas shared with every instance: GeckoTerminal's one 30/min budget under the tracker's key,
- * and DexScreener's token profiles (60/min documented) under their own.
+ * Quotas shared with every instance: the poller's share of GeckoTerminal's one budget (the tracker's
+ * fallback, verification and candles draw from the same one), and DexScreener's token profiles
+ * (60/min documented) under their own.
  */
-export function sourceGates(redis: Redis, keyPrefix = "peakwatch:"): SourceDeps["gates"] {
+export function sourceGates(redis: Redis, keyPrefix = "peakwatch:", geckoterminalPerMinute?: number): SourceDeps["gates"] {
   const prefix = `${keyPrefix}limits:`;
   return {
     dexscreenerProfiles: createRateLimiter(redis, { key: `${prefix}dexscreener:profiles`, ratePerMinute: 55, burst: 2 }),
-    geckoterminal: createRateLimiter(redis, providerLimits(prefix).geckoterminal),
+    geckoterminal: geckoBudget(redis, providerLimits(prefix, geckoterminalPerMinute).geckoterminal).gate("poller"),
   };
 }
 
@@ -39,7 +41,7 @@ export function pollerDeps(): PollerDeps {
   const redis = createRedis(env.REDIS_URL);
   const sources: SourceDeps = {
     bearer: credentialBearerSource(createCredentialStoreFromEnv(sql, redis), envBearerSource(readEnv)),
-    gates: sourceGates(redis, env.PEAKWATCH_REDIS_PREFIX),
+    gates: sourceGates(redis, env.PEAKWATCH_REDIS_PREFIX, env.GECKOTERMINAL_CALLS_PER_MINUTE),
     dexscreenerBaseUrl: env.DEXSCREENER_BASE_URL,
     geckoterminalBaseUrl: env.GECKOTERMINAL_BASE_URL,
   };

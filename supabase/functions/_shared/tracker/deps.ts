@@ -5,6 +5,7 @@ import { databaseConnection } from "../db/connection.ts";
 import { createSql, type Sql } from "../db/client.ts";
 import { acceptedKeys } from "../http/auth.ts";
 import { breakerKey, createCircuitBreaker } from "../limits/breaker.ts";
+import { geckoBudget } from "../limits/budget.ts";
 import { createRateLimiter, providerLimits } from "../limits/gcra.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
 import { createDexScreenerProvider } from "../providers/dexscreener.ts";
@@ -29,13 +30,15 @@ export interface LaneOptions {
   /** Redis key prefix; every tracker sharing a provider quota must use the same one. */
   keyPrefix?: string;
   limits?: ReturnType<typeof providerLimits>;
+  /** GeckoTerminal's total budget per minute (GECKOTERMINAL_CALLS_PER_MINUTE) when `limits` is not given. */
+  geckoterminalPerMinute?: number;
   breakerOpenMs?: number;
 }
 
-function lane(redis: Redis, provider: PriceProvider, limit: { key: string; ratePerMinute: number; burst: number }, options: LaneOptions): Lane {
+function lane(redis: Redis, provider: PriceProvider, limiter: Lane["limiter"], options: LaneOptions): Lane {
   return {
     provider,
-    limiter: createRateLimiter(redis, limit),
+    limiter,
     breaker: createCircuitBreaker(redis, { key: breakerKey(options.keyPrefix ?? "peakwatch:", provider.name), openMs: options.breakerOpenMs }),
     priced: redisPricedMemory(redis, options.keyPrefix ?? "peakwatch:", provider.name),
   };
@@ -43,10 +46,11 @@ function lane(redis: Redis, provider: PriceProvider, limit: { key: string; rateP
 
 /** DexScreener first, GeckoTerminal as fallback, each behind the shared limiter and breaker. */
 export function buildLanes(redis: Redis, options: LaneOptions = {}): { primary: Lane; fallback: Lane } {
-  const limits = options.limits ?? providerLimits(`${options.keyPrefix ?? "peakwatch:"}limits:`);
+  const limits = options.limits ?? providerLimits(`${options.keyPrefix ?? "peakwatch:"}limits:`, options.geckoterminalPerMinute);
   return {
-    primary: lane(redis, createDexScreenerProvider({ baseUrl: options.dexscreenerBaseUrl }), limits.dexscreener, options),
-    fallback: lane(redis, createGeckoTerminalProvider({ baseUrl: options.geckoterminalBaseUrl }), limits.geckoterminal, options),
+    primary: lane(redis, createDexScreenerProvider({ baseUrl: options.dexscreenerBaseUrl }), createRateLimiter(redis, limits.dexscreener), options),
+    // The fallback's share of GeckoTerminal's one budget (highest priority; idle shares are lent to it).
+    fallback: lane(redis, createGeckoTerminalProvider({ baseUrl: options.geckoterminalBaseUrl }), geckoBudget(redis, limits.geckoterminal).gate("fallback"), options),
   };
 }
 
@@ -63,6 +67,7 @@ export function trackerDeps(): TrackerDeps {
     dexscreenerBaseUrl: env.DEXSCREENER_BASE_URL,
     geckoterminalBaseUrl: env.GECKOTERMINAL_BASE_URL,
     keyPrefix: env.PEAKWATCH_REDIS_PREFIX,
+    geckoterminalPerMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE,
   });
   cached = {
     sql,

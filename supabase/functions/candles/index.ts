@@ -1,0 +1,4 @@
+import { createCandlesHandler } from "../_shared/candles/handler.ts";
+import { candlesDeps } from "../_shared/candles/deps.ts";
+
+Deno.serve(createCandlesHandler(candlesDeps));
