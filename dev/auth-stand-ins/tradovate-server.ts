@@ -5,14 +5,23 @@
  *        → 200 {"p-ticket", "p-time", "p-captcha"?}  time penalty: resend with the ticket after p-time s
  *        → 200 {errorText}                          wrong credentials
  *   GET|POST /auth/renewaccesstoken  Authorization: Bearer → 200 {accessToken, expirationTime, ...} | 401
+ *        (no mdAccessToken, as Tradovate documents the answer; `renewReturnsMdToken` adds one). A
+ *        renewal extends the session, and with it the session's md token (`mdSurvivesRenewal: false`
+ *        lets the md token die at its old expiry instead).
  *   GET /auth/me                     a protected resource (401 for a dead token)
+ *   GET /contract/find?name=NQZ6     {id, name, contractMaturityId} | null (quarterly months of ES, MES, NQ, MNQ by CME's roll rule)
+ *   GET /contract/suggest?t=NQ&l=5   [{id, name, ...}] front month first
  * Loopback only; tokens are random and local.
  *
+ * The mdAccessToken of a session lives as long as its access token; the market-data stand-in
+ * (dev/tradovate-md) asks `mdToken()` whether one is alive and whose it is.
+ *
  * Admin: POST /__admin/faults {kind: "penalty"|"captcha"|"5xx"|"timeout"|"error_text"|"renew_unauthorized"|"none", count?, pTimeSeconds?}
- *        GET /__admin/stats · POST /__admin/expire (every token dies now)
+ *        GET /__admin/stats · POST /__admin/expire (every token dies now) · POST /__admin/expire-md (every md token dies now)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
+import { CONTRACT_SYMBOL, frontMonth, QUARTERLY_PRODUCTS } from "../../supabase/functions/_shared/providers/tradovate-md/contracts.ts";
 import { bearerOf, close, delay, FaultQueue, json, listen, opaqueToken, readText, send } from "./http.ts";
 
 export interface TradovateUser {
@@ -29,6 +38,9 @@ export interface TradovateStandInOptions {
   /** Tradovate's tokens live 80–90 minutes; tests use seconds. */
   tokenLifetimeSeconds?: number;
   responseDelayMs?: number;
+  /** Tradovate documents the renewal answer without an mdAccessToken; true adds a new one to it. */
+  renewReturnsMdToken?: boolean;
+  mdSurvivesRenewal?: boolean;
 }
 
 type FaultKind = "penalty" | "captcha" | "5xx" | "timeout" | "error_text" | "renew_unauthorized";
@@ -46,6 +58,13 @@ export interface TradovateStats {
   /** How long after its penalty each honoured ticket came back, in ms. */
   ticketWaitsMs: number[];
   resource: { ok: number; unauthorized: number };
+  mdTokensIssued: number;
+}
+
+export interface MdTokenInfo {
+  userId: number;
+  name: string;
+  expiresAt: number;
 }
 
 export interface TradovateStandIn {
@@ -55,6 +74,12 @@ export interface TradovateStandIn {
   secrets(): string[];
   setFault(kind: FaultKind | "none", options?: { count?: number; pTimeSeconds?: number }): void;
   expireTokens(): void;
+  /** Kills every market-data token now (access tokens live on). */
+  expireMdTokens(): void;
+  /** Whose market-data token this is and until when; null when unknown or expired. */
+  mdToken(token: string): MdTokenInfo | null;
+  /** Revokes one market-data token (what Tradovate does to the oldest connection over the limit). */
+  revokeMdToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -79,6 +104,9 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
   const user = options.user ?? { name: "peakwatch-demo", password: "local-password", sec: "local-api-secret", cid: 8 };
   const lifetimeMs = (options.tokenLifetimeSeconds ?? 4_800) * 1000;
   const tokens = new Map<string, number>();
+  const mdTokens = new Map<string, number>();
+  /** The md token of each access token's session. */
+  const sessionMd = new Map<string, string>();
   const tickets = new Map<string, { until: number; issuedAt: number }>();
   const issuedSecrets: string[] = [];
   const faults = new FaultQueue<FaultKind>();
@@ -92,6 +120,7 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     ticketsTooEarly: 0,
     ticketWaitsMs: [],
     resource: { ok: 0, unauthorized: 0 },
+    mdTokensIssued: 0,
   };
   const userId = 15460;
 
@@ -100,7 +129,17 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     const expiresAt = Date.now() + lifetimeMs;
     tokens.set(accessToken, expiresAt);
     issuedSecrets.push(accessToken);
-    return { accessToken, expirationTime: new Date(expiresAt).toISOString() };
+    return { accessToken, expirationTime: new Date(expiresAt).toISOString(), expiresAt };
+  };
+  const newMdToken = (expiresAt: number) => {
+    const mdAccessToken = opaqueToken("md");
+    mdTokens.set(mdAccessToken, expiresAt);
+    issuedSecrets.push(mdAccessToken);
+    stats.mdTokensIssued += 1;
+    return mdAccessToken;
+  };
+  const expireMd = () => {
+    for (const token of mdTokens.keys()) mdTokens.set(token, 0);
   };
   const alive = (req: IncomingMessage) => {
     const bearer = bearerOf(req);
@@ -142,11 +181,13 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     }
     stats.sessions += 1;
     const token = newToken();
-    const mdAccessToken = opaqueToken("md");
-    issuedSecrets.push(mdAccessToken);
     json(res, 200, {
       accessToken: token.accessToken,
-      mdAccessToken,
+      mdAccessToken: (() => {
+        const md = newMdToken(token.expiresAt);
+        sessionMd.set(token.accessToken, md);
+        return md;
+      })(),
       expirationTime: token.expirationTime,
       userStatus: "Active",
       userId,
@@ -154,7 +195,7 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       hasLive: false,
       outdatedTaC: false,
       hasFunded: false,
-      hasMarketData: false,
+      hasMarketData: true,
       outdatedLiquidationPolicy: false,
     });
   };
@@ -166,7 +207,14 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       return send(res, 401, "text/plain", "");
     }
     stats.renewals += 1;
-    json(res, 200, { ...newToken(), userStatus: "Active", userId, name: user.name, hasLive: false });
+    const { accessToken, expirationTime, expiresAt } = newToken();
+    const previousMd = sessionMd.get(bearerOf(req) ?? "");
+    let md = {};
+    if (options.renewReturnsMdToken) md = { mdAccessToken: newMdToken(expiresAt) };
+    else if (previousMd && options.mdSurvivesRenewal !== false && (mdTokens.get(previousMd) ?? 0) > Date.now()) mdTokens.set(previousMd, expiresAt);
+    const sessionToken = "mdAccessToken" in md ? (md as { mdAccessToken: string }).mdAccessToken : previousMd;
+    if (sessionToken) sessionMd.set(accessToken, sessionToken);
+    json(res, 200, { accessToken, ...md, expirationTime, userStatus: "Active", userId, name: user.name, hasLive: false });
   };
 
   const admin = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
@@ -175,6 +223,10 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     if (key === "POST /__admin/expire") {
       for (const token of tokens.keys()) tokens.set(token, 0);
       return json(res, 200, { expired: tokens.size });
+    }
+    if (key === "POST /__admin/expire-md") {
+      expireMd();
+      return json(res, 200, { expired: mdTokens.size });
     }
     if (key === "POST /__admin/faults") {
       const parsed = faultBody.safeParse(JSON.parse((await readText(req)) || "{}"));
@@ -204,6 +256,14 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
       stats.resource.ok += 1;
       return json(res, 200, { userId, name: user.name, fullName: "Peakwatch Demo", email: "demo@example.invalid", emailVerified: true, isTrial: false });
     }
+    if ((path === "/v1/contract/find" || path === "/v1/contract/suggest") && req.method === "GET") {
+      if (!alive(req)) {
+        stats.resource.unauthorized += 1;
+        return send(res, 401, "text/plain", "");
+      }
+      stats.resource.ok += 1;
+      return path.endsWith("/find") ? json(res, 200, contractByName(url.searchParams.get("name") ?? "")) : json(res, 200, suggestContracts(url.searchParams.get("t") ?? "", Number(url.searchParams.get("l") ?? 5)));
+    }
     json(res, 404, { errorText: "Not found" });
   }, options.port, options.host);
 
@@ -215,6 +275,33 @@ export async function startTradovateStandIn(options: TradovateStandInOptions = {
     expireTokens: () => {
       for (const token of tokens.keys()) tokens.set(token, 0);
     },
+    expireMdTokens: expireMd,
+    revokeMdToken(token) {
+      if (mdTokens.has(token)) mdTokens.set(token, 0);
+    },
+    mdToken(token) {
+      const expiresAt = mdTokens.get(token);
+      return expiresAt !== undefined && expiresAt > Date.now() ? { userId, name: user.name, expiresAt } : null;
+    },
     close: () => close(server),
   };
+}
+
+/** A stable id per contract symbol, like Tradovate's numeric contract ids. */
+const contractId = (name: string) => 2_000_000 + [...name].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) % 1_000_000, 7);
+const contractItem = (name: string) => ({ id: contractId(name), name, contractMaturityId: contractId(name) % 100_000, status: "DefinitionChecked", providerTickSize: 0.25 });
+
+/** The stand-in lists the quarterly months of the four equity-index products, from the current front month on. */
+function contractByName(name: string) {
+  const match = CONTRACT_SYMBOL.exec(name);
+  const product = match?.[1] ?? "";
+  if (!match || !(QUARTERLY_PRODUCTS as readonly string[]).includes(product) || !"HMUZ".includes(match[2]!)) return null;
+  return contractItem(name);
+}
+
+function suggestContracts(text: string, limit: number) {
+  const product = (QUARTERLY_PRODUCTS as readonly string[]).find((known) => known === text.toUpperCase());
+  if (!product) return [];
+  const front = frontMonth(product, new Date());
+  return [front.contract, front.next].slice(0, Math.max(1, Math.min(limit, 2))).map(contractItem);
 }

@@ -94,10 +94,10 @@ describe("OAuth2 token responses (RFC 6749)", () => {
 });
 
 describe("Tradovate auth answers", () => {
-  it("reads the documented accesstokenrequest success with its ISO expirationTime", () => {
+  it("reads the documented accesstokenrequest success with its ISO expirationTime and the market-data token", () => {
     expect(readTradovateAnswer("tv", loadFixture("tradovate/accesstokenrequest-ok.json"))).toEqual({
       kind: "token",
-      token: { accessToken: "token_value", expiresAt: Date.parse("2021-06-15T15:40:30.056Z") },
+      token: { accessToken: "token_value", mdAccessToken: "market_data_token", expiresAt: Date.parse("2021-06-15T15:40:30.056Z") },
     });
   });
 

@@ -10,11 +10,13 @@ import { createRedis, type Redis } from "../limits/redis.ts";
 import type { TradingCalendar } from "./calendar.ts";
 import { calendarFor } from "./calendars.ts";
 import type { ProviderLanes } from "./collect.ts";
+import { tradovateEnv } from "../providers/tradovate-md/config.ts";
+import { futuresCandles } from "../providers/tradovate-md/candles-wiring.ts";
 import { createGeckoCandleProvider } from "./geckoterminal.ts";
 import type { CandlesDeps } from "./handler.ts";
 import { handleCandlesRead } from "./read-http.ts";
 
-const candlesEnv = sharedEnv.extend({
+const candlesEnv = sharedEnv.extend(tradovateEnv.shape).extend({
   CANDLES_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   CANDLES_LEASE_SECONDS: z.coerce.number().int().min(10).max(3_600).default(120),
   CANDLES_INITIAL_BARS: z.coerce.number().int().min(1).max(1_000).default(120),
@@ -48,12 +50,18 @@ export function candlesDeps(): CandlesDeps {
   const redis = createRedis(env.REDIS_URL);
   const lanes = geckoLanes(redis, { baseUrl: env.GECKOTERMINAL_BASE_URL, keyPrefix: env.PEAKWATCH_REDIS_PREFIX, perMinute: env.GECKOTERMINAL_CALLS_PER_MINUTE });
   const keys = acceptedKeys(readEnv);
+  // Issue 18: CME calendars from the holiday rows; Tradovate streams are claimed only when a credential is set.
+  const futures = futuresCandles(sql, redis, env);
   cached = {
     sql,
     keys,
     read: (request) => handleCandlesRead(request, { sql, keys }),
-    providers: () => ({ geckoterminal: lanes }),
-    calendarFor: defaultCalendarFor,
+    providers: () => {
+      const tradovate = futures.lanes();
+      return tradovate ? { geckoterminal: lanes, tradovate } : { geckoterminal: lanes };
+    },
+    calendarFor: futures.calendarFor,
+    prepare: futures.prepare,
     settings: { batchSize: env.CANDLES_BATCH_SIZE, leaseSeconds: env.CANDLES_LEASE_SECONDS, initialBars: env.CANDLES_INITIAL_BARS },
   };
   return cached;

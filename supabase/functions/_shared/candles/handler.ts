@@ -18,6 +18,8 @@ export interface CandlesDeps {
   /** GET: the read API (h16a's handleCandlesRead, wired in deps); absent, GET answers 405. */
   read?: (request: Request) => Promise<Response>;
   settings?: Partial<CollectSettings>;
+  /** Async set-up before each collection (issue 18: the CME holiday rows, the Tradovate provider). */
+  prepare?: () => Promise<void>;
 }
 
 const OVERRUN_MS = 30_000;
@@ -42,6 +44,7 @@ export function createCandlesHandler(deps: () => CandlesDeps) {
 
     const work = (async () => {
       try {
+        await deps().prepare?.();
         const timeBudgetMs = budgetWithinWallClock(body.timeBudgetMs);
         // A step stuck past the budget (an upstream or client promise that never settles) must not
         // leave the run "running" unseen: it is aborted and recorded as an error.

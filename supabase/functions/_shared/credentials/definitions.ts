@@ -77,8 +77,8 @@ export type CredentialDefinition = {
   };
 }[Strategy];
 
-/** Tradovate's documented API hosts: a tradovate credential may always talk to these. */
-export const TRADOVATE_HOSTS = ["live.tradovateapi.com", "demo.tradovateapi.com"] as const;
+/** Tradovate's documented API hosts (REST live and demo, the market-data WebSocket): a tradovate credential may always talk to these. */
+export const TRADOVATE_HOSTS = ["live.tradovateapi.com", "demo.tradovateapi.com", "md.tradovateapi.com"] as const;
 
 /**
  * Where a credential's secrets may go. Listed in PEAKWATCH_CREDENTIAL_<NAME>_HOSTS (comma-separated);

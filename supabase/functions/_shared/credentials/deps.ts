@@ -7,6 +7,7 @@ import { acceptedKeys } from "../http/auth.ts";
 import { createRedis, type Redis } from "../limits/redis.ts";
 import type { TokenRefreshDeps } from "./handler.ts";
 import { postgresRefreshTokens } from "./refresh-tokens.ts";
+import { parseTokenAliases } from "./aliases.ts";
 import { buildRegistry, cachedRegistry, entriesFromDatabase, entriesFromEnv } from "./registry.ts";
 import { createCredentialStore, type CredentialStore, type GetTokenOptions } from "./store.ts";
 
@@ -17,6 +18,11 @@ export const credentialsEnv = sharedEnv.extend({
   CREDENTIALS_WAIT_MS: z.coerce.number().int().min(100).max(120_000).default(15_000),
   CREDENTIALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   CREDENTIALS_MAX_PENALTY_WAIT_SECONDS: z.coerce.number().int().min(0).max(120).default(30),
+  /** Optional JSON {"<credential>": ["token:<ACCOUNT>", ...]}: the access token is also written there, TTL = its expiry. */
+  PEAKWATCH_TOKEN_ALIASES: z.string().optional(),
+}).superRefine((env, context) => {
+  const parsed = parseTokenAliases(env.PEAKWATCH_TOKEN_ALIASES, env.PEAKWATCH_REDIS_PREFIX);
+  if ("error" in parsed) context.addIssue({ code: "custom", path: ["PEAKWATCH_TOKEN_ALIASES"], message: parsed.error });
 });
 
 export type CredentialsEnv = z.infer<typeof credentialsEnv>;
@@ -41,7 +47,13 @@ export function createCredentialStoreFromEnv(
     waitMs: env.CREDENTIALS_WAIT_MS,
     requestTimeoutMs: env.CREDENTIALS_REQUEST_TIMEOUT_MS,
     maxPenaltyWaitMs: env.CREDENTIALS_MAX_PENALTY_WAIT_SECONDS * 1000,
+    aliases: aliasesOf(env),
   });
+}
+
+function aliasesOf(env: CredentialsEnv) {
+  const parsed = parseTokenAliases(env.PEAKWATCH_TOKEN_ALIASES, env.PEAKWATCH_REDIS_PREFIX);
+  return "aliases" in parsed ? parsed.aliases : {};
 }
 
 let cached: (TokenRefreshDeps & { redis: Redis }) | undefined;

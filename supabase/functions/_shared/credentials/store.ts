@@ -3,7 +3,7 @@ import type { Egress } from "../egress/fetch.ts";
 import type { Redis } from "../limits/redis.ts";
 import { sleep as defaultSleep } from "../limits/sleep.ts";
 import { logEvent } from "../log.ts";
-import type { CredentialDefinition, Strategy } from "./definitions.ts";
+import type { CredentialConfig, CredentialDefinition, Strategy } from "./definitions.ts";
 import { CredentialError, CredentialUpstreamError, CredentialWaitTimeoutError, safeErrorMessage } from "./errors.ts";
 import type { RefreshTokenVault } from "./refresh-tokens.ts";
 import type { CredentialRegistry } from "./registry.ts";
@@ -30,6 +30,11 @@ export interface CredentialStoreOptions {
   egress?: Egress;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Redis keys (verbatim, no prefix) that also get a credential's access token, with a TTL equal
+   * to its real expiry, for readers that already read e.g. `token:<ACCOUNT>` (PEAKWATCH_TOKEN_ALIASES).
+   */
+  aliases?: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface GetTokenOptions {
@@ -37,7 +42,11 @@ export interface GetTokenOptions {
   forceRefresh?: boolean;
   /** The token that was rejected; when the cache already holds another one, that one is returned without a refresh. */
   rejected?: string;
+  /** "md": the market-data token of the same Tradovate session (same expiry, refreshed with it). */
+  kind?: TokenKind;
 }
+
+export type TokenKind = "access" | "md";
 
 export interface CredentialCheck {
   name: string;
@@ -52,6 +61,8 @@ export interface CredentialCheck {
 export interface CredentialStore {
   /** A valid access token for the named credential, refreshed ahead of expiry under a single-flight lock. */
   getToken(name: string, options?: GetTokenOptions): Promise<string>;
+  /** When the current token (access and md alike) expires, epoch ms; null when none is cached. */
+  expiresAt(name: string): Promise<number | null>;
   /**
    * Runs `use` with a token; on a 401 (a Response, or an error with status 401) refreshes once and
    * retries once. During a back-off after a failed refresh the forced refresh fails with that failure.
@@ -62,6 +73,8 @@ export interface CredentialStore {
   names(): Promise<string[]>;
   /** Hosts the credential's token may be sent to (a feed using it is refused for any other). */
   allowedHosts(name: string): Promise<readonly string[]>;
+  /** The credential's non-secret config (e.g. a Tradovate base_url for REST calls with its token). */
+  config(name: string): Promise<CredentialConfig>;
 }
 
 type Outcome = { kind: "refreshed"; token: StoredToken } | { kind: "failed"; error: unknown };
@@ -109,14 +122,30 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   const isDue = (definition: CredentialDefinition, token: StoredToken) => token.expiresAt - now() <= marginFor(definition, token);
   const usable = (token: StoredToken | null): token is StoredToken => token !== null && token.expiresAt - now() > MIN_USABLE_MS;
   const cacheFor = (name: string) => tokenCache(options.redis, keyPrefix, name);
+  const pick = (token: StoredToken | null, kind: TokenKind) => (token === null ? undefined : kind === "md" ? token.mdAccessToken : token.accessToken);
 
-  async function refreshHoldingLock(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean): Promise<Outcome> {
+  /** Copies the access token to the credential's alias keys; a failure is logged and counted there, never fatal. */
+  async function writeAliases(name: string, token: StoredToken): Promise<void> {
+    const keys = options.aliases?.[name] ?? [];
+    const ttlMs = Math.floor(token.expiresAt - now());
+    if (keys.length === 0 || ttlMs <= 0) return;
+    try {
+      const batch = options.redis.multi();
+      for (const key of keys) batch.set(key, token.accessToken, "PX", ttlMs);
+      await batch.exec();
+    } catch (error) {
+      logEvent("credentials.alias_failed", { credential: name, keys, error: safeErrorMessage(error) }, "error");
+    }
+  }
+
+  async function refreshHoldingLock(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean, newSession: boolean): Promise<Outcome> {
     const { token: current } = await cache.read();
     // Another instance may have finished between our read and our lock.
-    if (current && current.id !== seen.token?.id && !isDue(definition, current)) return { kind: "refreshed", token: current };
+    if (current && current.id !== seen.token?.id && !isDue(definition, current) && !(newSession && !current.mdAccessToken)) return { kind: "refreshed", token: current };
     const startedAt = now();
     try {
-      const issued = await issueToken(definition, current, {
+      // A new session (no renewal) when a market-data token is wanted and the cached token has none.
+      const issued = await issueToken(definition, newSession ? null : current, {
         egress,
         allowedHosts: definition.allowedHosts,
         timeoutMs: requestTimeoutMs,
@@ -130,15 +159,23 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
       if (issued.expiresAt - now() <= MIN_USABLE_MS) {
         throw new CredentialError(definition.name, `credential "${definition.name}": the upstream issued a token that is already expired`);
       }
-      const token: StoredToken = { ...issued, issuedAt: startedAt, id: crypto.randomUUID() };
+      const carried = issued.mdAccessToken !== undefined && issued.mdAccessToken === current?.mdAccessToken;
+      const token: StoredToken = {
+        ...issued,
+        issuedAt: startedAt,
+        id: crypto.randomUUID(),
+        ...(issued.mdAccessToken === undefined ? {} : { mdIssuedAt: carried ? (current?.mdIssuedAt ?? current?.issuedAt ?? startedAt) : startedAt }),
+      };
       if (!(await cache.write(token, current?.id ?? null, now()))) {
         const { token: newer } = await cache.read();
         if (newer) return { kind: "refreshed", token: newer };
       }
+      await writeAliases(definition.name, token);
       logEvent("credentials.refreshed", {
         credential: definition.name,
         strategy: definition.strategy,
         forced: force,
+        withMdToken: token.mdAccessToken !== undefined,
         expiresInSeconds: Math.floor((token.expiresAt - now()) / 1000),
         durationMs: now() - startedAt,
       });
@@ -166,13 +203,13 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   }
 
   /** Single flight: one caller per credential holds the lock and asks upstream; everyone else waits for its result. */
-  async function refresh(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean): Promise<Outcome> {
+  async function refresh(definition: CredentialDefinition, cache: TokenCache, seen: CacheState, force: boolean, newSession = false): Promise<Outcome> {
     const deadline = now() + waitMs;
     for (;;) {
       const owner = crypto.randomUUID();
       if (await cache.lock(owner, lockMs)) {
         try {
-          return await refreshHoldingLock(definition, cache, seen, force);
+          return await refreshHoldingLock(definition, cache, seen, force, newSession);
         } finally {
           // Should this fail, the lock simply runs out.
           await cache.unlock(owner).catch(() => {});
@@ -192,27 +229,36 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
   const backingOff = (name: string, seen: CacheState) =>
     new CredentialError(name, `${seen.failure?.message ?? `credential "${name}": the last refresh failed`}; next attempt in ${Math.ceil(seen.backoffMs / 1000)} s`);
 
-  async function getToken(name: string, { forceRefresh = false, rejected }: GetTokenOptions = {}): Promise<string> {
+  async function getToken(name: string, { forceRefresh = false, rejected, kind = "access" }: GetTokenOptions = {}): Promise<string> {
     const definition = (await options.registry()).get(name);
+    if (kind === "md" && definition.strategy !== "tradovate") throw new CredentialError(name, `credential "${name}": only a tradovate credential has a market-data token`);
     const cache = cacheFor(name);
     const seen = await cache.read();
     const cached = seen.token;
-    if (!forceRefresh && usable(cached) && !isDue(definition, cached)) return cached.accessToken;
+    const held = usable(cached) ? pick(cached, kind) : undefined;
+    if (!forceRefresh && held !== undefined && !isDue(definition, cached!)) return held;
     if (seen.backoffMs > 0) {
-      if (!forceRefresh && usable(cached)) return cached.accessToken;
+      if (!forceRefresh && held !== undefined) return held;
       throw backingOff(name, seen);
     }
-    if (forceRefresh && usable(cached)) {
-      if (rejected !== undefined && cached.accessToken !== rejected) return cached.accessToken;
-      if (now() - cached.issuedAt < forcedMinIntervalMs) {
-        logEvent("credentials.forced_refresh_skipped", { credential: name, tokenAgeMs: now() - cached.issuedAt }, "warn");
-        return cached.accessToken;
+    if (forceRefresh && held !== undefined) {
+      if (rejected !== undefined && held !== rejected) return held;
+      // The age of the token that was refused: a renewal carries the md token forward, so it may be older than the access token.
+      const issuedAt = kind === "md" ? (cached!.mdIssuedAt ?? cached!.issuedAt) : cached!.issuedAt;
+      if (now() - issuedAt < forcedMinIntervalMs) {
+        logEvent("credentials.forced_refresh_skipped", { credential: name, kind, tokenAgeMs: now() - issuedAt }, "warn");
+        return held;
       }
     }
-    const outcome = await refresh(definition, cache, seen, forceRefresh);
-    if (outcome.kind === "refreshed") return outcome.token.accessToken;
+    // A market-data token that is missing, or was refused, comes from a new session: a renewal would only carry it forward.
+    const outcome = await refresh(definition, cache, seen, forceRefresh, kind === "md" && (held === undefined || forceRefresh));
+    if (outcome.kind === "refreshed") {
+      const issued = pick(outcome.token, kind);
+      if (issued !== undefined) return issued;
+      throw new CredentialError(name, `credential "${name}": the upstream issued no market-data token (mdAccessToken); does the user have market data?`);
+    }
     // Refresh-ahead failed: the old token is still good until it expires.
-    if (!forceRefresh && usable(cached)) return cached.accessToken;
+    if (!forceRefresh && held !== undefined) return held;
     throw asCredentialError(name, outcome.error);
   }
 
@@ -242,7 +288,11 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
     try {
       const cache = cacheFor(name);
       seen = await cache.read();
-      if (!force && usable(seen.token) && !isDue(definition, seen.token)) return report("fresh", seen.token);
+      if (!force && usable(seen.token) && !isDue(definition, seen.token)) {
+        // Re-asserted every run: an alias configured later, or lost with Redis, comes back.
+        await writeAliases(name, seen.token);
+        return report("fresh", seen.token);
+      }
       if (!force && seen.backoffMs > 0) return report("failed", usable(seen.token) ? seen.token : null, backingOff(name, seen));
       const outcome = await refresh(definition, cache, seen, force);
       if (outcome.kind === "refreshed") return report("refreshed", outcome.token);
@@ -254,9 +304,14 @@ export function createCredentialStore(options: CredentialStoreOptions): Credenti
 
   return {
     getToken,
+    async expiresAt(name) {
+      const { token } = await cacheFor(name).read();
+      return usable(token) ? token.expiresAt : null;
+    },
     withToken,
     check,
     names: async () => (await options.registry()).names(),
     allowedHosts: async (name) => (await options.registry()).get(name).allowedHosts,
+    config: async (name) => (await options.registry()).get(name).config,
   };
 }

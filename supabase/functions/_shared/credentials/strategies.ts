@@ -8,6 +8,8 @@ import { tradovateAccessTokenRequest, tradovateRenew, type TradovateCall } from 
 
 export interface IssuedToken {
   accessToken: string;
+  /** Tradovate's market-data token of the same session (same expiry); other strategies have none. */
+  mdAccessToken?: string;
   expiresAt: number;
 }
 
@@ -19,6 +21,7 @@ export interface IssueContext extends TradovateCall {
 /** The token being replaced, when there is one: Tradovate renews it instead of opening a new session. */
 export interface PreviousToken {
   accessToken: string;
+  mdAccessToken?: string;
   expiresAt: number;
 }
 
@@ -41,7 +44,11 @@ export async function issueToken(definition: CredentialDefinition, previous: Pre
       const { name, config, secrets } = definition;
       if (previous && previous.expiresAt - context.now() > RENEW_MIN_REMAINING_MS) {
         const renewed = await tradovateRenew(name, config, previous.accessToken, context);
-        if (renewed) return renewed;
+        // Tradovate documents the renewal answer without an mdAccessToken: renewal "extends the
+        // current session", so the session's market-data token is carried forward with the new
+        // expiry. Should Tradovate refuse it, the market-data client asks for a forced refresh,
+        // which opens a new session (store.ts) and so gets a new one.
+        if (renewed) return renewed.mdAccessToken || !previous.mdAccessToken ? renewed : { ...renewed, mdAccessToken: previous.mdAccessToken };
         logEvent("credentials.renewal_refused", { credential: name }, "warn");
       }
       return await tradovateAccessTokenRequest(name, config, secrets, context);

@@ -7,6 +7,12 @@ import type { Secret } from "./secret.ts";
 /** `POST /auth/accesstokenrequest` and `GET /auth/renewaccesstoken` answer with this on success. */
 export const tradovateTokenResponse = z.object({
   accessToken: z.string().min(1),
+  /**
+   * The market-data token of the same session: `accesstokenrequest` returns it beside the access
+   * token (Tradovate's example and the recorded fixture); the documented `renewaccesstoken` answer
+   * carries none.
+   */
+  mdAccessToken: z.string().min(1).optional(),
   expirationTime: z.iso.datetime({ offset: true }),
 });
 
@@ -36,6 +42,8 @@ export interface TradovateCall extends UpstreamCall {
 
 export interface TradovateToken {
   accessToken: string;
+  /** Same session, same expiry as the access token; absent when the answer had none. */
+  mdAccessToken?: string;
   expiresAt: number;
 }
 
@@ -53,7 +61,10 @@ export function readTradovateAnswer(credential: string, json: unknown): Reading 
   const penalty = tradovatePenalty.safeParse(json);
   if (penalty.success) return { kind: "penalty", penalty: penalty.data };
   const token = tradovateTokenResponse.safeParse(json);
-  if (token.success) return { kind: "token", token: { accessToken: token.data.accessToken, expiresAt: Date.parse(token.data.expirationTime) } };
+  if (token.success) {
+    const { accessToken, mdAccessToken, expirationTime } = token.data;
+    return { kind: "token", token: { accessToken, ...(mdAccessToken ? { mdAccessToken } : {}), expiresAt: Date.parse(expirationTime) } };
+  }
   const error = tradovateErrorText.safeParse(json);
   if (error.success) return { kind: "error", errorText: error.data.errorText.slice(0, 200) };
   throw new CredentialUpstreamError(credential, "schema", `token response failed its schema: ${describeIssues(token.error.issues)}`, 200);

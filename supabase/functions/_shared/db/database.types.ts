@@ -605,6 +605,31 @@ export type Database = {
         };
         Relationships: [];
       };
+      "market_holidays": {
+        Row: {
+          "calendar": string;
+          "close_time": string | null;
+          "day": string;
+          "kind": string;
+          "note": string | null;
+        };
+        ComputedFields: never;
+        Insert: {
+          "calendar": string;
+          "close_time"?: string | null;
+          "day": string;
+          "kind": string;
+          "note"?: string | null;
+        };
+        Update: {
+          "calendar"?: string;
+          "close_time"?: string | null;
+          "day"?: string;
+          "kind"?: string;
+          "note"?: string | null;
+        };
+        Relationships: [];
+      };
       "queue": {
         Row: {
           "attempts": number;

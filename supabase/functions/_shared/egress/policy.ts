@@ -61,8 +61,11 @@ export function createEgressPolicy(settings: EgressSettings): EgressPolicy {
       const host = hostKey(url.hostname);
       const where = redactUrl(url);
       const loopback = isLoopbackName(host);
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && settings.localDev && loopback)) {
-        throw new EgressError("scheme", `${request.kind} request to ${where} refused: only https${settings.localDev ? " (or http to loopback)" : ""} is allowed`);
+      // A WebSocket (Tradovate market data) follows the same rules: wss like https, ws like http.
+      const secure = url.protocol === "https:" || url.protocol === "wss:";
+      const plain = url.protocol === "http:" || url.protocol === "ws:";
+      if (!secure && !(plain && settings.localDev && loopback)) {
+        throw new EgressError("scheme", `${request.kind} request to ${where} refused: only https/wss${settings.localDev ? " (or http/ws to loopback)" : ""} is allowed`);
       }
       if (url.username !== "" || url.password !== "") {
         throw new EgressError("scheme", `${request.kind} request to ${where} refused: a URL must not carry user:password`);

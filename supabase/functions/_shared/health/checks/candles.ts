@@ -1,6 +1,8 @@
 import { z } from "zod";
 import type { TradingCalendar } from "../../candles/calendar.ts";
 import { calendarFor } from "../../candles/calendars.ts";
+import { CME_GLOBEX } from "../../candles/cme-calendar.ts";
+import { loadMarketHolidays } from "../../candles/sql/market-holidays.ts";
 import { type Timeframe, timeframeMs, timeframeSchema } from "../../candles/timeframes.ts";
 import { redactText } from "../../egress/redact.ts";
 import { type AreaResult, type CheckContext, isoTime, reading } from "../reading.ts";
@@ -152,12 +154,16 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
   if (t.streams === 0) return { checks: [], notes: ["no candle stream is enabled: candle checks have nothing to read"] };
 
   const now = new Date(ctx.time);
+  // Holidays and early closes are rows (peakwatch.market_holidays): read once, only when a futures stream is behind on a 24/7 clock.
+  const holidays = candidates.some((c) => c.calendar === CME_GLOBEX) ? await loadMarketHolidays(ctx.sql, CME_GLOBEX) : [];
+  const lookup = (name: string) => calendarFor(name, { holidays });
   const graded = candidates.map((c) => ({
     stream: c,
     late: lateBars(
       { calendar: c.calendar, timeframe: c.timeframe, lastClosedBucket: c.last_closed_bucket ? new Date(c.last_closed_bucket) : null, firstBucket: new Date(c.first_bucket) },
       now,
       graceSeconds * 1000,
+      lookup,
     ),
   }));
   const behindElsewhere = graded.filter((g) => g.late === null || g.late > 0);
