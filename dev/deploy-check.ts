@@ -17,7 +17,7 @@ try {
   if (intruders.length > 0) throw new Error(`the stage holds ${intruders.join(", ")}, which deploy never uploads`);
   const reports = await checkDeployUpload(stage, {
     port: freePort,
-    // SUPABASE_URL as hosted sets it (the orchestrator refuses to start without it); nothing listens there.
+    // Hosted Edge Runtime always sets SUPABASE_URL; the orchestrator needs it to call the other functions.
     env: { SUPABASE_URL: "http://127.0.0.1:9", SUPABASE_DB_URL: settings.dbUrl, REDIS_URL: settings.redisUrl, SUPABASE_SERVICE_ROLE_KEY: `deploy-check-${Date.now()}-key` },
   });
   console.log(renderReport(reports, stage.denoVersion));

@@ -193,9 +193,17 @@ async function steady(): Promise<void> {
 
   await sleep(Math.max(0, at(options.minutes) - Date.now()));
   paused = true;
-  await sleep(58_000); // the last run's time budget
+  // The end of the run: the runs still going finish, then one more (the next tick's) catches up.
+  for (let i = 0; i < 90; i++) {
+    const [going] = await sql<{ n: number }[]>`select count(*)::int as n from peakwatch.runs where function_name = 'candles' and outcome = 'running' and started_at > now() - interval '2 minutes'`;
+    if (going!.n === 0) break;
+    await sleep(1_000);
+  }
+  await makeDue(sql, ids);
+  await (await post({ maxSteps: ids.length, timeBudgetMs: 60_000 })).json();
   const truth = await storeTruth(sql, ids);
-  const missing = await behind();
+  const late = await lateness(ids);
+  const missing = [...late.values()].filter((n) => n > 0).length;
   // Re-running every fetch: each cursor goes back 5 bars and every stream is fetched again.
   await sql`update peakwatch.candle_streams set last_closed_bucket = last_closed_bucket - 5 * peakwatch.candle_timeframe_interval(timeframe) where id = any(${ids}::bigint[])`;
   await makeDue(sql, ids);
@@ -210,9 +218,9 @@ async function steady(): Promise<void> {
   out(`## candles drill — steady (real time, wall clock shared by Postgres, Deno functions and the simulator; SIMULATED data)`);
   out(`streams        ${ids.length} (${tokens.length} pools × 1m, 5m) for ${options.minutes} min; ${invocations} cron-style invocations (${refused} not 202); runs ${runs!.n} (${runs!.partial} partial, ${runs!.errors} error), ${runs!.calls} provider calls, ${runs!.failed} failed`);
   out(`simulator      ohlcv ${stats.endpoints["geckoterminal.ohlcv"]?.requests ?? 0} requests, ${stats.endpoints["geckoterminal.ohlcv"]?.rateLimited ?? 0} × 429`);
-  out(`missing        ${missing} streams behind their last closed bar; ${truth.holes} missing closed bars between each stream's first and last bar (target 0)`);
+  out(`missing        after the last tick: ${missing} streams missing a closed bar older than the health grace; ${truth.holes} closed bars missing between each stream's first and last bar (target 0)`);
   out(`duplicates     ${truth.duplicates} (target 0); bars stored ${truth.bars}, synthetic ${truth.synthetic}, gaps found ${truth.gapsFound} / repaired ${truth.gapsRepaired}, open ${truth.openGaps}`);
-  out(`refetch        every stream 5 closed bars back + the forming bar: inserted ${refetch.stats.inserted ?? 0}, revised ${refetch.stats.revised ?? 0}, filled ${refetch.stats.filled ?? 0} (target 0 changed closed rows); unchanged ${refetch.stats.unchanged ?? 0}, forming bar updated ${refetch.stats.updated ?? 0}`);
+  out(`refetch        every stream 5 closed bars back + the forming bar: stored rows changed ${(refetch.stats.revised ?? 0) + (refetch.stats.filled ?? 0)} (revised ${refetch.stats.revised ?? 0}, filled ${refetch.stats.filled ?? 0}; target 0), unchanged ${refetch.stats.unchanged ?? 0}; new bars that closed meanwhile ${refetch.stats.inserted ?? 0}, forming bars updated ${refetch.stats.updated ?? 0}`);
   out(`freshness      stream ${stopped} (1m) stopped: non-pass after ${nonPassAfter === null ? "never" : seconds(nonPassAfter)} (limit 2 bars + 1 min = 180 s); other streams: worst ${othersWorst} late bar(s), ${othersRed} readings at fail (target 0)`);
   if (options.outageMinutes > 0) {
     const budgetMinutes = repair.callsNeeded / incrementalShare;
@@ -274,7 +282,7 @@ async function backfill(): Promise<void> {
   const reached = covered.filter((row) => new Date(row.backfill_cursor).getTime() <= target.getTime()).length;
   const ceiling = (perMinute * 1000) / 60;
   out(`## candles drill — backfill (real time)`);
-  out(`backfill       ${ids.length} pools × 15m × ${options.backfillDays} days: ${truth.bars} bars in ${seconds(elapsed)} including one kill -9 (${held!.n} leases held by the dead collector, waited out: ${seconds(idleMs)}) = ${(truth.bars / (elapsed / 1000)).toFixed(0)} bars/s overall, ${(truth.bars / ((elapsed - idleMs) / 1000)).toFixed(0)} bars/s while collecting`);
+  out(`backfill       ${ids.length} pools × 15m × ${options.backfillDays} days: ${truth.bars} bars in ${seconds(elapsed)} including one kill -9 (${held!.n} leases held by the dead collector, waited out: ${seconds(idleMs)}) = ${(truth.bars / (elapsed / 1000)).toFixed(0)} bars/s overall, about ${(truth.bars / ((elapsed - idleMs) / 1000)).toFixed(0)} bars/s while collecting (stalls over 10 s taken out)`);
   out(`               ceiling ${perMinute} calls/min × 1000 bars = ${ceiling.toFixed(0)} bars/s for the whole budget (backfill alone borrows every idle share); ${reached}/${ids.length} streams reached the target, coverage reasons: ${[...new Set(covered.map((r) => r.coverage_reason ?? "none"))].join(", ")}`);
   out(`               holes ${truth.holes} (target 0), duplicates ${truth.duplicates}, open gaps ${truth.openGaps}`);
 }
