@@ -22,9 +22,25 @@ const streamsOf = (tokenId: number) =>
     from peakwatch.instruments i join peakwatch.candle_streams s on s.instrument_id = i.id
     where i.token_id = ${tokenId} order by i.id, s.timeframe`;
 
+/** A call on the token, as the poller would store it: only called tokens get instruments. */
+const call = async (tokenId: number) => {
+  await db.sql`
+    insert into peakwatch.calls (source_id, external_id, token_id, called_at)
+    select id, ${`call-${tokenId}`}, ${tokenId}, now() from peakwatch.sources where name = 'manual'`;
+};
+
 describe("auto instruments", () => {
+  it("a token with a pool but no call gets none; its first call brings the instrument", async () => {
+    const [tokenId] = await insertTokens(db.sql, 1, "solana", "uncalled");
+    await db.sql`update peakwatch.tokens set pair_address = 'pool-u', status = 'active' where id = ${tokenId!}`;
+    expect(await streamsOf(tokenId!)).toEqual([]);
+    await call(tokenId!);
+    expect((await streamsOf(tokenId!)).map((s) => s.timeframe).sort()).toEqual(["1d", "1h", "5m"]);
+  });
+
   it("a called token whose pool is chosen gets a GeckoTerminal instrument with the default timeframes, priced in its own address", async () => {
     const [tokenId] = await insertTokens(db.sql, 1, "ethereum", "0xabc");
+    await call(tokenId!);
     expect(await streamsOf(tokenId!)).toEqual([]);
     await db.sql`update peakwatch.tokens set pair_address = 'pool-1', status = 'active' where id = ${tokenId!}`;
     const streams = await streamsOf(tokenId!);
@@ -34,6 +50,7 @@ describe("auto instruments", () => {
 
   it("re-pricing with the same pool adds nothing; a new pool gets its instrument and the old one is disabled, not deleted", async () => {
     const [tokenId] = await insertTokens(db.sql, 1);
+    await call(tokenId!);
     await db.sql`update peakwatch.tokens set pair_address = 'pool-1' where id = ${tokenId!}`;
     await db.sql`update peakwatch.tokens set pair_address = 'pool-1', price_usd = 2 where id = ${tokenId!}`;
     expect(await streamsOf(tokenId!)).toHaveLength(3);
@@ -44,6 +61,7 @@ describe("auto instruments", () => {
 
   it("a pool that cannot be an instrument (empty, blank) gets none, and the tracker's write still succeeds", async () => {
     const [tokenId] = await insertTokens(db.sql, 1, "solana", "emptypool");
+    await call(tokenId!);
     await db.sql`update peakwatch.tokens set pair_address = '', status = 'active' where id = ${tokenId!}`;
     await db.sql`update peakwatch.tokens set pair_address = '   ' where id = ${tokenId!}`;
     expect(await streamsOf(tokenId!)).toEqual([]);
@@ -53,10 +71,12 @@ describe("auto instruments", () => {
 
   it("makes nothing when auto instruments are off or the chain has no GeckoTerminal network", async () => {
     const [unknownChain] = await insertTokens(db.sql, 1, "somechain");
+    await call(unknownChain!);
     await db.sql`update peakwatch.tokens set pair_address = 'pool-x' where id = ${unknownChain!}`;
     expect(await streamsOf(unknownChain!)).toEqual([]);
     await db.sql`update peakwatch.candle_settings set auto_instruments = false`;
     const [off] = await insertTokens(db.sql, 1, "solana", "off");
+    await call(off!);
     await db.sql`update peakwatch.tokens set pair_address = 'pool-y' where id = ${off!}`;
     expect(await streamsOf(off!)).toEqual([]);
   });
@@ -104,6 +124,7 @@ describe("candle retention", () => {
 describe("dead tokens", () => {
   it("a token that turns dead stops its pool's candles; one that comes back starts them again", async () => {
     const [tokenId] = await insertTokens(db.sql, 1, "solana", "dying");
+    await call(tokenId!);
     await db.sql`update peakwatch.tokens set pair_address = 'pool-d', status = 'active' where id = ${tokenId!}`;
     const enabled = async () => (await db.sql<{ enabled: boolean }[]>`select enabled from peakwatch.instruments where token_id = ${tokenId!}`).map((r) => r.enabled);
     expect(await enabled()).toEqual([true]);

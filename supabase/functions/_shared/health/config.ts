@@ -43,7 +43,7 @@ const variables = z.object({
   HEALTH_CACHE_MS: z.coerce.number().int().min(0).max(10_000).default(5_000),
   HEALTH_CHART_HOURS: z.coerce.number().int().min(1).max(72).default(6),
   /** How long after a bar closes before a candle stream missing it counts as late (collector cadence + provider lag). */
-  HEALTH_CANDLES_GRACE_SECONDS: seconds(90, 3_600),
+  HEALTH_CANDLES_GRACE_SECONDS: seconds(60, 3_600),
   /** Where the trackers keep the providers' breakers (providers:unavailableFor reads them). */
   PEAKWATCH_REDIS_PREFIX: sharedEnv.shape.PEAKWATCH_REDIS_PREFIX,
 });
