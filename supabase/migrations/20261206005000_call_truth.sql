@@ -255,32 +255,25 @@ begin
     raise exception using errcode = '22023', message = 'complete_call_verifications: verdicts must be a JSON array';
   end if;
 
-  create temporary table if not exists pg_temp.verdicts (
-    call_id bigint primary key, verified_through timestamptz,
-    wick_usd numeric, wick_at timestamptz, wick_resolution text,
-    tradeable_usd numeric, tradeable_at timestamptz, tradeable_resolution text,
-    entry_usd numeric, entry_observed_at timestamptz, entry_approximate boolean,
-    reads integer, next_due_at timestamptz
-  ) on commit drop;
-  truncate pg_temp.verdicts;
-  insert into pg_temp.verdicts
-  select * from jsonb_to_recordset(p_verdicts) as r(
-    call_id bigint, verified_through timestamptz,
-    wick_usd numeric, wick_at timestamptz, wick_resolution text,
-    tradeable_usd numeric, tradeable_at timestamptz, tradeable_resolution text,
-    entry_usd numeric, entry_observed_at timestamptz, entry_approximate boolean,
-    reads integer, next_due_at timestamptz)
-  on conflict do nothing;
-
-  if exists (select 1 from pg_temp.verdicts where call_id is null or next_due_at is null
-             or wick_usd <= 0 or tradeable_usd <= 0 or entry_usd <= 0) then
+  if exists (
+    select 1 from jsonb_to_recordset(p_verdicts) as r(call_id bigint, next_due_at timestamptz, wick_usd numeric, tradeable_usd numeric, entry_usd numeric)
+    where r.call_id is null or r.next_due_at is null or r.wick_usd <= 0 or r.tradeable_usd <= 0 or r.entry_usd <= 0
+  ) then
     raise exception using errcode = '22023',
       message = 'complete_call_verifications: each verdict needs call_id and next_due_at; prices must be positive';
   end if;
 
   -- Only rows this owner still holds; a verdict for a lease that expired and was re-claimed is dropped.
-  with held as (
-    select v.call_id from peakwatch.call_verifications v join pg_temp.verdicts d using (call_id)
+  with verdicts as (
+    select distinct on (r.call_id) r.* from jsonb_to_recordset(p_verdicts) as r(
+      call_id bigint, verified_through timestamptz,
+      wick_usd numeric, wick_at timestamptz, wick_resolution text,
+      tradeable_usd numeric, tradeable_at timestamptz, tradeable_resolution text,
+      entry_usd numeric, entry_observed_at timestamptz, entry_approximate boolean,
+      reads integer, next_due_at timestamptz)
+    order by r.call_id
+  ), held as (
+    select v.call_id from peakwatch.call_verifications v join verdicts d using (call_id)
     where v.lease_owner = p_owner
     for update of v
   ), state as (
@@ -302,7 +295,7 @@ begin
         lease_until = null,
         due_at = d.next_due_at,
         verified_at = case when d.wick_usd is not null or d.tradeable_usd is not null then now() else v.verified_at end
-    from held h join pg_temp.verdicts d using (call_id) join peakwatch.calls k on k.id = h.call_id
+    from held h join verdicts d using (call_id) join peakwatch.calls k on k.id = h.call_id
     where v.call_id = h.call_id
     returning v.*
   )
@@ -332,7 +325,7 @@ begin
                               and (k.entry_price_usd is null or k.entry_source is distinct from 'candles' or k.entry_approximate)
                               and k.entry_price_usd > 0 and k.entry_market_cap_usd > 0
                              then k.entry_market_cap_usd * d.entry_usd / k.entry_price_usd else k.entry_market_cap_usd end
-  from state s join pg_temp.verdicts d using (call_id)
+  from state s join verdicts d using (call_id)
   where k.id = s.call_id;
   get diagnostics v_count = row_count;
   return v_count;
