@@ -19,8 +19,13 @@ const startEnv = z.object({
   FUNCTIONS_PORT: z.coerce.number().int().min(1).max(65535).default(54321),
   MARKET_SIM_PORT: z.coerce.number().int().min(1).max(65535).default(54330),
   PEAKWATCH_UPSTREAM: z.enum(["simulated", "real"]).default("simulated"),
-  /** The simulated GeckoTerminal limit per minute; the functions' one GeckoTerminal budget is set 1 below it. */
-  MARKET_SIM_GECKOTERMINAL_PER_MINUTE: z.coerce.number().int().min(2).default(30),
+  /**
+   * The simulated GeckoTerminal limit per minute; the functions' one GeckoTerminal budget is set 1
+   * below it. 500 is CoinGecko's paid on-chain rate: the simulated feed calls a new token about every
+   * minute, and at the public 30/min candles for about 90 pools is the ceiling, so within the hour
+   * every stream would be behind. Set 30 to watch the public API's ceiling instead.
+   */
+  MARKET_SIM_GECKOTERMINAL_PER_MINUTE: z.coerce.number().int().min(2).default(500),
 });
 
 const log = (message: string) => console.log(`[start] ${message}`);

@@ -91,7 +91,9 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
       with s as (
         select s.id, i.provider, i.network, i.symbol, i.calendar, s.timeframe, s.last_closed_bucket, s.last_error,
                peakwatch.candle_timeframe_interval(s.timeframe) as size,
-               coalesce(s.last_closed_bucket + peakwatch.candle_timeframe_interval(s.timeframe), peakwatch.candle_bucket(s.timeframe, s.created_at)) as next,
+               -- a new stream owes the first bar that starts after it was made: a pool born inside
+               -- the bucket the stream was made in has no bar for it
+               coalesce(s.last_closed_bucket, peakwatch.candle_bucket(s.timeframe, s.created_at)) + peakwatch.candle_timeframe_interval(s.timeframe) as next,
                now() - peakwatch.candle_timeframe_interval(s.timeframe) - make_interval(secs => ${graceSeconds}) as cutoff
         from peakwatch.candle_streams s
         join peakwatch.instruments i on i.id = s.instrument_id
@@ -107,11 +109,11 @@ export async function candleChecks(ctx: CheckContext): Promise<AreaResult> {
     // other calendars: those behind on a 24/7 clock are counted on their own calendar below
     ctx.sql`
       select s.id, i.provider, i.network, i.symbol, i.calendar, s.timeframe, s.last_closed_bucket, s.last_error,
-             peakwatch.candle_bucket(s.timeframe, s.created_at) as first_bucket
+             peakwatch.candle_bucket(s.timeframe, s.created_at) + peakwatch.candle_timeframe_interval(s.timeframe) as first_bucket
       from peakwatch.candle_streams s
       join peakwatch.instruments i on i.id = s.instrument_id
       where s.enabled and i.enabled and s.coverage_reason is distinct from 'not_on_provider' and i.calendar <> 'always'
-        and coalesce(s.last_closed_bucket, peakwatch.candle_bucket(s.timeframe, s.created_at) - peakwatch.candle_timeframe_interval(s.timeframe))
+        and coalesce(s.last_closed_bucket, peakwatch.candle_bucket(s.timeframe, s.created_at))
             + 2 * peakwatch.candle_timeframe_interval(s.timeframe) + make_interval(secs => ${graceSeconds}) <= now()
       order by coalesce(s.last_closed_bucket, s.created_at)
       limit ${MAX_CANDIDATES}`.then((rows) => z.array(candidateRow).parse(rows)),
