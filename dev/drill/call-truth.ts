@@ -28,6 +28,7 @@ import { toGeckoNetwork } from "../../supabase/functions/_shared/providers/gecko
 import { createScratchDatabase, dropScratchDatabase } from "../lib/scratch-database.ts";
 import { readStackSettings } from "../lib/settings.ts";
 import { type MarketSimulator, startMarketSimulator } from "../market-sim/server.ts";
+import { mulberry32 } from "../market-sim/prng.ts";
 import type { SimToken } from "../market-sim/universe.ts";
 import { entryTruth, minuteTruth, seedCalls, sleep, tradeableTruth, verifiableTokens } from "./call-truth-lib.ts";
 
@@ -124,7 +125,7 @@ async function accuracy() {
   const sim = await simulator(1_000_000, perChain, now);
   const sql = await scratch("acc");
   const tokens = verifiableTokens(sim.tokens()).slice(0, options.tokens);
-  const rng = mulberry(options.seed);
+  const rng = mulberry32(options.seed);
   // A third posted up to 2 h late, the rest up to 48 h late: every call is ingested now.
   const calls = Array.from({ length: options.calls }, (_, i) => ({
     token: tokens[i % tokens.length]!,
@@ -279,16 +280,6 @@ async function simStats(sim: MarketSimulator): Promise<{ rateLimited: number }> 
   return { rateLimited: Object.entries(body.endpoints).filter(([name]) => name.startsWith("geckoterminal")).reduce((n, [, s]) => n + s.rateLimited, 0) };
 }
 
-function mulberry(seed: number) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let exitCode = 0;
 try {

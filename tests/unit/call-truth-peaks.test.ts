@@ -4,6 +4,7 @@ import type { Bar } from "../../supabase/functions/_shared/candles/provider.ts";
 import { type Timeframe, timeframeMs } from "../../supabase/functions/_shared/candles/timeframes.ts";
 import { entryAtCall } from "../../supabase/functions/_shared/calltruth/entry.ts";
 import { type BarSource, findPeaks } from "../../supabase/functions/_shared/calltruth/peaks.ts";
+import { mulberry32 } from "../../dev/market-sim/prng.ts";
 import { fuzzed } from "../helpers/fuzz.ts";
 
 const MINUTE = 60_000;
@@ -43,14 +44,7 @@ function aggregateSource(minutes: Bar[]): { source: BarSource; reads: () => numb
 
 /** A seeded walk with rare wicks and spikes (mulberry32), long enough to span days. */
 function randomWalk(length: number, seed: number): { closes: number[]; wicks: number[] } {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const closes: number[] = [];
   const wicks: number[] = [];
   let price = 1;
